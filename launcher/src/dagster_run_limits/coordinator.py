@@ -1,0 +1,24 @@
+"""QueuedRunCoordinator that refuses runs with invalid limit tags at submission."""
+
+from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+from dagster._core.storage.dagster_run import DagsterRun
+
+from dagster_run_limits.limits import RunLimitsError
+
+
+class LimitCheckingQueuedRunCoordinator(QueuedRunCoordinator):
+    """Checks `limits/*` tags when a run is submitted, so a bad value is reported to whoever
+    launched it (launchpad, GraphQL, schedule tick) instead of surfacing later in the daemon.
+    The refused run is marked FAILURE with the reason, so it is not left NOT_STARTED."""
+
+    def submit_run(self, context: SubmitRunContext) -> DagsterRun:
+        run = context.dagster_run
+        resolve = getattr(self._instance.run_launcher, "resolve_limits", None)
+        if resolve is not None:
+            try:
+                resolve(run)
+            except RunLimitsError as error:
+                message = f"Run refused: {error}"
+                self._instance.report_run_failed(run, message=message)
+                raise RunLimitsError(message) from None
+        return super().submit_run(context)

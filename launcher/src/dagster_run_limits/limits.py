@@ -1,0 +1,185 @@
+"""Pure logic: run tags -> validated, clamped container limits. No Dagster, no Docker."""
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+CPUS_TAG = "limits/cpus"
+MEMORY_TAG = "limits/memory"
+
+OverMax = Literal["clamp", "reject"]
+
+# Docker refuses containers with less memory than this.
+MIN_MEMORY_BYTES = 6 * 1024 * 1024
+
+_MEMORY_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "m": 1024**2,
+    "g": 1024**3,
+    "t": 1024**4,
+}
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+class RunLimitsError(ValueError):
+    """A limit tag or policy value that cannot be applied; the message names the tag and value."""
+
+
+def parse_cpus(text: str, *, source: str = CPUS_TAG) -> float:
+    """'1.5' -> 1.5. Refuses anything that is not a positive, finite number of CPUs."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise RunLimitsError(
+            f'{source}: "{text}" is not a number of CPUs (examples: "0.5", "1", "1.5")'
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise RunLimitsError(f'{source}: "{text}" must be a positive number of CPUs')
+    return value
+
+
+def parse_memory(text: str, *, source: str = MEMORY_TAG) -> int:
+    """'768m' -> bytes. Units k/m/g/t are powers of 1024, as in `docker run --memory`;
+    'Mi', 'MB', 'mib' spell the same unit."""
+    match = _MEMORY_RE.match(str(text))
+    if not match:
+        raise RunLimitsError(
+            f'{source}: "{text}" is not a memory size (examples: "512m", "1.5g", "2Gi")'
+        )
+    number, unit = match.groups()
+    value = int(float(number) * _MEMORY_UNITS[unit.lower()])
+    if value < MIN_MEMORY_BYTES:
+        raise RunLimitsError(f'{source}: "{text}" is below Docker\'s minimum of 6 MiB')
+    return value
+
+
+def format_memory(num_bytes: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if num_bytes >= size:
+            return f"{num_bytes / size:g} {unit}"
+    return f"{num_bytes} B"
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    """The operator's settings: what a run gets without tags, and the most it may ask for."""
+
+    default_cpus: float
+    default_memory: int
+    max_cpus: float | None = None
+    max_memory: int | None = None
+    pids_limit: int | None = None
+    over_max: OverMax = "clamp"
+
+    def __post_init__(self) -> None:
+        if self.over_max not in ("clamp", "reject"):
+            raise RunLimitsError(f'over_max: "{self.over_max}" must be "clamp" or "reject"')
+        if self.max_cpus is not None and self.default_cpus > self.max_cpus:
+            raise RunLimitsError(
+                f"default_cpus {self.default_cpus:g} is above max_cpus {self.max_cpus:g}"
+            )
+        if self.max_memory is not None and self.default_memory > self.max_memory:
+            raise RunLimitsError(
+                f"default_memory {format_memory(self.default_memory)} is above max_memory "
+                f"{format_memory(self.max_memory)}"
+            )
+        if self.pids_limit is not None and self.pids_limit < 1:
+            raise RunLimitsError(f"pids_limit {self.pids_limit} must be at least 1")
+
+    @classmethod
+    def from_strings(
+        cls,
+        *,
+        default_cpus: str,
+        default_memory: str,
+        max_cpus: str | None = None,
+        max_memory: str | None = None,
+        pids_limit: int | None = None,
+        over_max: str = "clamp",
+    ) -> "LimitPolicy":
+        """Build from config values; an empty string means "no maximum"."""
+        return cls(
+            default_cpus=parse_cpus(default_cpus, source="default_cpus"),
+            default_memory=parse_memory(default_memory, source="default_memory"),
+            max_cpus=parse_cpus(max_cpus, source="max_cpus") if max_cpus else None,
+            max_memory=parse_memory(max_memory, source="max_memory") if max_memory else None,
+            pids_limit=pids_limit or None,
+            over_max=over_max.strip().lower(),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    cpus: float
+    memory: int
+    pids_limit: int | None
+    notes: tuple[str, ...] = field(default=())
+
+    def container_kwargs(self) -> dict[str, int]:
+        """docker-py `containers.create` keys. Swap is capped at the memory limit, so a run
+        over its limit is OOM-killed instead of swapping the host."""
+        kwargs = {
+            "nano_cpus": round(self.cpus * 1_000_000_000),
+            "mem_limit": self.memory,
+            "memswap_limit": self.memory,
+        }
+        if self.pids_limit:
+            kwargs["pids_limit"] = self.pids_limit
+        return kwargs
+
+    def describe(self) -> str:
+        text = f"cpus={self.cpus:g}, memory={format_memory(self.memory)}"
+        if self.pids_limit:
+            text += f", pids={self.pids_limit}"
+        if self.notes:
+            text += " (" + "; ".join(self.notes) + ")"
+        return text
+
+
+def _apply_max(
+    requested: float, maximum: float | None, policy: LimitPolicy, tag: str, shown: str, cap: str
+) -> tuple[float, str | None]:
+    if maximum is None or requested <= maximum:
+        return requested, None
+    if policy.over_max == "reject":
+        raise RunLimitsError(f'{tag}: "{shown}" is above the operator maximum of {cap}')
+    return maximum, f"{tag} {shown} clamped to {cap}"
+
+
+def resolve_run_limits(tags: Mapping[str, str], policy: LimitPolicy) -> RunLimits:
+    """Limits for one run: tag values if present, else the policy's defaults, then the
+    operator maximums applied (clamped or rejected as the policy says)."""
+    notes: list[str] = []
+
+    cpus = policy.default_cpus
+    if CPUS_TAG in tags:
+        raw = tags[CPUS_TAG]
+        cpus, note = _apply_max(
+            parse_cpus(raw),
+            policy.max_cpus,
+            policy,
+            CPUS_TAG,
+            raw,
+            f"{policy.max_cpus:g}" if policy.max_cpus is not None else "",
+        )
+        notes += [note] if note else []
+
+    memory = policy.default_memory
+    if MEMORY_TAG in tags:
+        raw = tags[MEMORY_TAG]
+        memory_f, note = _apply_max(
+            parse_memory(raw),
+            policy.max_memory,
+            policy,
+            MEMORY_TAG,
+            raw,
+            format_memory(policy.max_memory) if policy.max_memory is not None else "",
+        )
+        memory = int(memory_f)
+        notes += [note] if note else []
+
+    return RunLimits(cpus=cpus, memory=memory, pids_limit=policy.pids_limit, notes=tuple(notes))

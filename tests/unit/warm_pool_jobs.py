@@ -1,0 +1,234 @@
+"""Test-only jobs for the warm-pool executor.
+
+Defined at module level so they are reconstructable (`reconstructable(job)`),
+which every out-of-process executor needs.  Behaviour that a test must steer
+(fail once, sleep, die) is passed through op config, with marker files in a
+test-owned tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import dagster as dg
+
+from user_code.executors import warm_pool_executor
+
+# --------------------------------------------------------------------------
+# Fan-out: plan -> N x work -> collect
+# --------------------------------------------------------------------------
+
+
+class FanOutConfig(dg.Config):
+    chunks: int = 4
+    seconds: float = 0.0
+
+
+@dg.op(out=dg.DynamicOut(int))
+def fan_out(config: FanOutConfig):
+    for i in range(config.chunks):
+        yield dg.DynamicOutput(i, mapping_key=f"c{i}")
+
+
+class SquareConfig(dg.Config):
+    seconds: float = 0.0
+
+
+@dg.op
+def square(config: SquareConfig, x: int) -> int:
+    if config.seconds:
+        time.sleep(config.seconds)
+    return x * x
+
+
+@dg.op
+def total(values: list[int]) -> int:
+    return sum(values)
+
+
+@dg.job(executor_def=warm_pool_executor)
+def fan_out_job():
+    total(fan_out().map(square).collect())
+
+
+# --------------------------------------------------------------------------
+# Simple linear job
+# --------------------------------------------------------------------------
+
+
+@dg.op
+def one() -> int:
+    return 1
+
+
+@dg.op
+def add_one(x: int) -> int:
+    return x + 1
+
+
+@dg.job(executor_def=warm_pool_executor)
+def simple_job():
+    add_one(add_one(one()))
+
+
+# --------------------------------------------------------------------------
+# Failure / retry
+# --------------------------------------------------------------------------
+
+
+@dg.op
+def always_fails() -> int:
+    raise ValueError("boom from always_fails")
+
+
+@dg.op
+def downstream_of_failure(x: int) -> int:
+    return x
+
+
+@dg.job(executor_def=warm_pool_executor)
+def failing_job():
+    downstream_of_failure(always_fails())
+
+
+class MarkerConfig(dg.Config):
+    marker_dir: str
+
+
+def _fail_first_time(marker_dir: str, name: str) -> int:
+    """Raise on the first call for `name`; count attempts in a file."""
+    counter = os.path.join(marker_dir, f"{name}.attempts")
+    attempts = 0
+    if os.path.exists(counter):
+        with open(counter, encoding="utf8") as f:
+            attempts = int(f.read() or 0)
+    attempts += 1
+    with open(counter, "w", encoding="utf8") as f:
+        f.write(str(attempts))
+    if attempts == 1:
+        raise RuntimeError(f"{name}: failing on first attempt")
+    return attempts
+
+
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=2))
+def flaky_op_policy(config: MarkerConfig) -> int:
+    return _fail_first_time(config.marker_dir, "flaky_op_policy")
+
+
+@dg.job(executor_def=warm_pool_executor)
+def retry_policy_job():
+    flaky_op_policy()
+
+
+@dg.op
+def flaky_op_retry_requested(config: MarkerConfig) -> int:
+    try:
+        return _fail_first_time(config.marker_dir, "flaky_op_retry_requested")
+    except RuntimeError as e:
+        raise dg.RetryRequested(max_retries=1) from e
+
+
+@dg.job(executor_def=warm_pool_executor)
+def retry_requested_job():
+    flaky_op_retry_requested()
+
+
+# --------------------------------------------------------------------------
+# Concurrency: each step records (pid, start, end) into a file
+# --------------------------------------------------------------------------
+
+
+class SpanConfig(dg.Config):
+    marker_dir: str
+    seconds: float = 0.3
+
+
+def _record_span(marker_dir: str, name: str, seconds: float) -> None:
+    start = time.time()
+    time.sleep(seconds)
+    end = time.time()
+    with open(os.path.join(marker_dir, f"{name}.span"), "w", encoding="utf8") as f:
+        f.write(f"{os.getpid()} {start} {end}")
+
+
+def _span_op(name: str, tags: dict[str, str] | None = None):
+    @dg.op(name=name, tags=tags or {})
+    def _op(config: SpanConfig) -> None:
+        _record_span(config.marker_dir, name, config.seconds)
+
+    return _op
+
+
+span_a = _span_op("span_a", {"database": "tiny"})
+span_b = _span_op("span_b", {"database": "tiny"})
+span_c = _span_op("span_c", {"database": "tiny"})
+span_d = _span_op("span_d")
+
+
+@dg.job(executor_def=warm_pool_executor)
+def parallel_spans_job():
+    span_a()
+    span_b()
+    span_c()
+    span_d()
+
+
+# --------------------------------------------------------------------------
+# Termination and worker death
+# --------------------------------------------------------------------------
+
+
+class SleepConfig(dg.Config):
+    marker_dir: str
+    seconds: float = 60.0
+
+
+@dg.op
+def long_sleep(config: SleepConfig) -> None:
+    with open(os.path.join(config.marker_dir, "long_sleep.started"), "w", encoding="utf8") as f:
+        f.write(str(os.getpid()))
+    time.sleep(config.seconds)
+    with open(os.path.join(config.marker_dir, "long_sleep.finished"), "w", encoding="utf8") as f:
+        f.write("done")
+
+
+@dg.job(executor_def=warm_pool_executor)
+def long_sleep_job():
+    long_sleep()
+
+
+class DieConfig(dg.Config):
+    marker_dir: str
+    always: bool = True
+
+
+@dg.op
+def dies(config: DieConfig) -> int:
+    marker = os.path.join(config.marker_dir, "dies.once")
+    if config.always or not os.path.exists(marker):
+        with open(marker, "w", encoding="utf8") as f:
+            f.write(str(os.getpid()))
+        os._exit(17)  # simulates an OOM kill / hard crash of the worker
+    return os.getpid()
+
+
+@dg.op
+def survivor() -> int:
+    return os.getpid()
+
+
+@dg.job(executor_def=warm_pool_executor)
+def worker_death_job():
+    dies()
+    survivor()
+
+
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=1))
+def dies_once(config: DieConfig) -> int:
+    return dies(config)  # type: ignore[misc]
+
+
+@dg.job(executor_def=warm_pool_executor)
+def worker_death_retry_job():
+    dies_once()

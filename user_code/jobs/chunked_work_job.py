@@ -1,0 +1,25 @@
+"""`chunked_work_job`: one step per chunk (DynamicOut -> map -> collect); measures per-step overhead."""
+
+import dagster as dg
+
+from user_code.deployment import build_executor
+from user_code.jobs.chunk_config import ChunkWorkConfig
+from user_code.jobs.chunk_ops import run_chunks_timed, summarize_chunks
+from user_code.lib.chunks import plan_chunks
+from user_code.lib.results import ChunkResult, ChunkSpec
+
+
+@dg.op(out=dg.DynamicOut(ChunkSpec))
+def plan_chunk_steps(config: ChunkWorkConfig):
+    for chunk in plan_chunks(config.chunk_count, config.chunk_seconds, config.kind):
+        yield dg.DynamicOutput(chunk, mapping_key=f"chunk_{chunk.index}")
+
+
+@dg.op
+def run_one_chunk(chunk: ChunkSpec) -> dg.Output[list[ChunkResult]]:
+    return run_chunks_timed([chunk])
+
+
+@dg.job(executor_def=build_executor())
+def chunked_work_job() -> None:
+    summarize_chunks(plan_chunk_steps().map(run_one_chunk).collect())

@@ -1,0 +1,42 @@
+"""Wall time vs work time for one step, as plain numbers any op can attach as output metadata."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class StepTimer:
+    """Started on creation; `working()` marks the parts that are the real work.
+
+    wall - work is what the step spent on orchestration, IO and pool overhead.
+    """
+
+    def __init__(self) -> None:
+        self._wall_start = time.perf_counter()
+        self._cpu_start = time.process_time()
+        self.work_s = 0.0
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.work_s += time.perf_counter() - started
+
+    def add_work(self, seconds: float) -> None:
+        """Credit work measured elsewhere (e.g. inside pool workers)."""
+        self.work_s += seconds
+
+    def metadata(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall_start
+        values = {
+            "wall_s": round(wall, 6),
+            "work_s": round(self.work_s, 6),
+            "step_cpu_s": round(time.process_time() - self._cpu_start, 6),
+        }
+        if self.work_s > 0:
+            values["overhead_ratio"] = round(wall / self.work_s, 4)
+        return values
