@@ -6,7 +6,6 @@ which every out-of-process executor needs.  Behaviour that a test must steer
 test-owned tmp dir.
 """
 
-from __future__ import annotations
 
 import os
 import time
@@ -152,7 +151,7 @@ def _record_span(marker_dir: str, name: str, seconds: float) -> None:
         f.write(f"{os.getpid()} {start} {end}")
 
 
-def _span_op(name: str, tags: dict[str, str] | None = None):
+def _span_op(name: str, tags=None):
     @dg.op(name=name, tags=tags or {})
     def _op(config: SpanConfig) -> None:
         _record_span(config.marker_dir, name, config.seconds)
@@ -203,14 +202,18 @@ class DieConfig(dg.Config):
     always: bool = True
 
 
-@dg.op
-def dies(config: DieConfig) -> int:
+def _maybe_die(config: DieConfig) -> int:
     marker = os.path.join(config.marker_dir, "dies.once")
     if config.always or not os.path.exists(marker):
         with open(marker, "w", encoding="utf8") as f:
             f.write(str(os.getpid()))
         os._exit(17)  # simulates an OOM kill / hard crash of the worker
     return os.getpid()
+
+
+@dg.op
+def dies(config: DieConfig) -> int:
+    return _maybe_die(config)
 
 
 @dg.op
@@ -226,7 +229,7 @@ def worker_death_job():
 
 @dg.op(retry_policy=dg.RetryPolicy(max_retries=1))
 def dies_once(config: DieConfig) -> int:
-    return dies(config)  # type: ignore[misc]
+    return _maybe_die(config)
 
 
 @dg.job(executor_def=warm_pool_executor)

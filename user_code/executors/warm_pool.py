@@ -50,6 +50,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from multiprocessing import context as mp_context
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import dagster as dg
@@ -75,7 +76,7 @@ from dagster._core.executor.multiprocess import (
 )
 from dagster._utils.error import serializable_error_info_from_exc_info
 
-from user_code.executors.cpu import container_cpu_count
+from user_code.lib.cpu_quota import container_cpu_count
 from user_code.executors.worker import (
     MSG_DONE,
     MSG_EVENT,
@@ -165,10 +166,14 @@ class _TermEvent:
         return self._set
 
 
-class _TaskHandle:
-    """`multiproc_ctx.Process(...)`: a step running on (or queued for) a warm worker."""
+class _TaskHandle(BaseProcess):
+    """`multiproc_ctx.Process(...)`: a step running on (or queued for) a warm worker.
 
-    def __init__(self, pool: WarmPool, target: Any, args: tuple):
+    A BaseProcess only because Dagster type-checks what it gets back; every method the
+    executor uses is overridden and BaseProcess.__init__ is deliberately not called.
+    """
+
+    def __init__(self, pool: WarmPool, target: Any, args: tuple):  # noqa: PLW0231
         check.invariant(
             target is _execute_command_in_child_process and len(args) == 2,
             "warm pool only runs Dagster's step child-process command",
@@ -196,6 +201,17 @@ class _TaskHandle:
 
     def is_alive(self) -> bool:
         return not self._task.finished
+
+    def __repr__(self) -> str:
+        return f"<warm-pool step {self._task.step_key!r} on pid {self.pid}>"
+
+    def terminate(self) -> None:
+        self._pool.interrupt(self._task)
+
+    kill = terminate
+
+    def close(self) -> None:
+        pass
 
     def join(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -402,8 +418,10 @@ class WarmPool:
 
     def pump(self, timeout: float | None) -> None:
         """Wait up to `timeout` for worker messages/deaths and route them."""
-        if timeout is None or self.has_undelivered():
-            timeout = 0.0 if timeout is not None or self.has_undelivered() else None
+        if self.has_undelivered():
+            timeout = 0.0  # let the executor loop pick up what already arrived
+        elif timeout is None:
+            timeout = 0.1
         conns = {w.conn: w for w in self._workers}
         sentinels = {w.process.sentinel: w for w in self._workers}
         try:
@@ -493,6 +511,7 @@ class WarmPoolExecutor(MultiprocessExecutor):
         preload_modules: Sequence[str] | None = None,
         termination_grace_seconds: float = 30.0,
         compute_logs: str = "instance",
+        db_connection_pool: bool = True,
         step_dependency_config: StepDependencyConfig = StepDependencyConfig.default(),
     ):
         super().__init__(
@@ -510,6 +529,7 @@ class WarmPoolExecutor(MultiprocessExecutor):
         self._preload_modules = list(preload_modules or [])
         self._termination_grace_seconds = termination_grace_seconds
         self._compute_logs = compute_logs
+        self._db_connection_pool = db_connection_pool
         self.last_pool: WarmPool | None = None  # for tests / diagnostics
 
     @property
@@ -529,12 +549,10 @@ class WarmPoolExecutor(MultiprocessExecutor):
             orchestrator_pid=os.getpid(),
             preload_modules=tuple(self._preload_modules),
             compute_log_mode=self._compute_logs,
+            db_connection_pool=self._db_connection_pool,
         )
-        n_steps = len(execution_plan.step_keys_to_execute)
-        # Dynamic plans grow at runtime: size for the limit, not for the initial plan.
-        size = self._max_concurrent if execution_plan.known_state is not None or True else n_steps
         pool = WarmPool(
-            size=size,
+            size=self._max_concurrent,
             static=static,
             start_method=self._pool_start_method,
             preload_modules=self._preload_modules,
@@ -625,6 +643,15 @@ WARM_POOL_CONFIG = {
             "step ends."
         ),
     ),
+    "db_connection_pool": dg.Field(
+        bool,
+        default_value=True,
+        description=(
+            "Each worker keeps one connection per storage open for the run instead of "
+            "Dagster's default NullPool (a new Postgres connection per event write). Uses the "
+            "storages' optimize_for_webserver(); no effect on sqlite."
+        ),
+    ),
     "step_dependency_config": get_step_dependency_config_field(),
 }
 
@@ -645,6 +672,7 @@ def warm_pool_executor(init_context) -> WarmPoolExecutor:
         preload_modules=check.opt_list_elem(config, "preload_modules", of_type=str),
         termination_grace_seconds=float(config.get("termination_grace_seconds", 30.0)),
         compute_logs=config.get("compute_logs", "instance"),
+        db_connection_pool=bool(config.get("db_connection_pool", True)),
         step_dependency_config=StepDependencyConfig.from_config(
             check.opt_nullable_dict_elem(config, "step_dependency_config")
         ),

@@ -56,6 +56,7 @@ class WorkerStatic(NamedTuple):
     orchestrator_pid: int
     preload_modules: Sequence[str]
     compute_log_mode: str  # "instance" | "no_mirror"
+    db_connection_pool: bool = True
 
 
 class StepTask(NamedTuple):
@@ -124,6 +125,14 @@ class WorkerState:
         if self.static.repository_load_data is not None:
             job = job.with_repository_load_data(self.static.repository_load_data)
         job_def = job.get_definition()  # import user code + build the definition once
+        if self.static.db_connection_pool:
+            # Dagster's Postgres/MySQL storages default to NullPool: every event write
+            # opens a new DB connection (TCP + auth + a forked Postgres backend).  A worker
+            # lives for the whole run and writes ~15 events per step, so hold one
+            # connection per storage instead -- the same switch the webserver uses for
+            # its long-lived instance (no statement timeout here; recycled hourly).
+            # No-op for sqlite.
+            instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
         # Touch the lazily-created storages so the first step doesn't pay for them.
         _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
         if self.static.compute_log_mode == "no_mirror":
@@ -212,6 +221,13 @@ def worker_main(
     from dagster._utils.interrupts import capture_interrupts, pop_captured_interrupt
 
     state = WorkerState(static)
+    profile_dir = os.environ.get("WARM_POOL_PROFILE_DIR")  # diagnostics: cProfile per worker
+    profiler = None
+    if profile_dir:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with capture_interrupts():
         try:
             state.ensure_ready()
@@ -244,3 +260,6 @@ def worker_main(
             pass
         finally:
             state.dispose()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(os.path.join(profile_dir, f"worker-{os.getpid()}.prof"))

@@ -50,14 +50,18 @@ def unit_digest(record_id: str, unit_index: int) -> str:
 
 
 def iterations_per_ms() -> float:
-    """sha256 iterations per millisecond on this CPU, measured once per process."""
+    """sha256 iterations per CPU-millisecond, measured once per process.
+
+    CPU time rather than wall time, so a busy neighbour during calibration does not shrink
+    every later unit; under contention a unit then takes longer in wall time, as real work would.
+    """
     global _iterations_per_ms
     if _iterations_per_ms is None:
         iterations = 1000
         while True:
-            started = time.perf_counter()
+            started = time.process_time()
             _burn(b"calibration", iterations)
-            elapsed = time.perf_counter() - started
+            elapsed = time.process_time() - started
             if elapsed >= _CALIBRATION_TARGET_S:
                 break
             iterations *= 2

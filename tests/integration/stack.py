@@ -1,0 +1,189 @@
+"""A live Compose stack under its own project name, driven the way a user drives it:
+`docker compose` for the services, GraphQL for Dagster, the Docker API for containers."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+from dagster_graphql import DagsterGraphQLClient
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+STACK_LABEL = "dagster-fanout/stack"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    name: str
+    port: int
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "STACK_NAME": self.name,
+            "DAGSTER_WEBSERVER_PORT": str(self.port),
+            # Own image tags, so a test build never retags the images of a stack the user runs.
+            "DAGSTER_IMAGE": f"{self.name}/dagster:test",
+            "USER_CODE_IMAGE": f"{self.name}/user-code:test",
+            **self.overrides,
+        }
+
+    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
+        result = subprocess.run(
+            ["docker", "compose", "--project-name", self.name, *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result.stdout
+
+    def up(self) -> float:
+        started = time.monotonic()
+        self.compose("up", "--detach", "--build", "--wait", "--wait-timeout", "420", timeout=900)
+        return time.monotonic() - started
+
+    def down(self) -> None:
+        # Run containers are not compose services: remove them first, or their network
+        # endpoints keep `compose down` from removing the network.
+        client = docker.from_env()
+        for container in client.containers.list(
+            all=True, filters={"label": f"{STACK_LABEL}={self.name}"}
+        ):
+            container.remove(force=True)
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", check=False)
+
+    def diagnostics(self) -> str:
+        ps = self.compose("ps", "--all", check=False)
+        logs = self.compose("logs", "--no-color", "--tail", "150", check=False)
+        return f"--- docker compose ps\n{ps}\n--- docker compose logs\n{logs}"
+
+    # --- Dagster, through the webserver's GraphQL API -------------------------------------
+
+    @property
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=60)
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = requests.post(
+            f"http://127.0.0.1:{self.port}/graphql",
+            json={"query": query, "variables": variables or {}},
+            timeout=60,
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise AssertionError(f"GraphQL errors: {json.dumps(body['errors'], indent=2)}")
+        return body["data"]
+
+    def launch(
+        self,
+        job_name: str,
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> str:
+        return self.client.submit_job_execution(
+            job_name, run_config=run_config or {}, tags=tags or {}
+        )
+
+    def wait_for_run(self, run_id: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        status = "UNKNOWN"
+        while time.monotonic() < deadline:
+            status = self.client.get_run_status(run_id).value
+            if status in FINISHED:
+                return status
+            time.sleep(0.25)
+        raise AssertionError(f"run {run_id} still {status} after {timeout:.0f} s")
+
+    def run_events(self, run_id: str) -> list[dict[str, Any]]:
+        data = self.graphql(
+            """
+            query ($runId: ID!) {
+              logsForRun(runId: $runId, limit: 5000) {
+                __typename
+                ... on EventConnection {
+                  events {
+                    __typename
+                    ... on MessageEvent { message stepKey level }
+                    ... on ErrorEvent { error { message } }
+                    ... on LogsCapturedEvent { fileKey stepKeys }
+                  }
+                }
+              }
+            }
+            """,
+            {"runId": run_id},
+        )
+        return data["logsForRun"]["events"]
+
+    def failure_messages(self, run_id: str) -> str:
+        lines = []
+        for event in self.run_events(run_id):
+            error = event.get("error") or {}
+            if event["__typename"] in ("RunFailureEvent", "ExecutionStepFailureEvent", "EngineEvent"):
+                lines.append(f"{event['__typename']}: {event.get('message')} {error.get('message', '')}")
+        return "\n".join(lines)
+
+    def runs(self, filter_: dict[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        data = self.graphql(
+            """
+            query ($filter: RunsFilter, $limit: Int) {
+              runsOrError(filter: $filter, limit: $limit) {
+                ... on Runs { results { runId jobName status tags { key value } } }
+              }
+            }
+            """,
+            {"filter": filter_ or {}, "limit": limit},
+        )
+        return data["runsOrError"]["results"]
+
+    # --- Docker -----------------------------------------------------------------------------
+
+    def run_containers(self, run_id: str) -> list[Any]:
+        return docker.from_env().containers.list(
+            all=True, filters={"label": f"dagster/run_id={run_id}"}
+        )
+
+    def service_container(self, service: str) -> Any:
+        containers = docker.from_env().containers.list(
+            filters={
+                "label": [
+                    f"com.docker.compose.project={self.name}",
+                    f"com.docker.compose.service={service}",
+                    # Only compose-created containers: run containers inherit the project and
+                    # service labels from the image compose built.
+                    "com.docker.compose.config-hash",
+                ]
+            }
+        )
+        assert containers, f"no running container for service {service}"
+        return containers[0]
+
+    def psql(self, sql: str) -> str:
+        # The server's own POSTGRES_* variables, so this follows whatever .env sets.
+        return self.compose(
+            "exec", "-T", "postgres", "sh", "-c",
+            'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "$0"', sql,
+        ).strip()
