@@ -12,6 +12,12 @@ TEST_OVERRIDES = {
     "FANOUT_SCHEDULE_CRON": "* * * * *",
     "FANOUT_SCHEDULE_ENABLED": "true",
     "FANOUT_SENSOR_INTERVAL_SECONDS": "3",
+    # The run-limit policy the limit tests expect, whatever a developer's .env says.
+    "RUN_DEFAULT_CPUS": "1",
+    "RUN_DEFAULT_MEMORY": "1g",
+    "RUN_MAX_CPUS": "2",
+    "RUN_MAX_MEMORY": "4g",
+    "RUN_LIMITS_OVER_MAX": "clamp",
 }
 
 

@@ -280,6 +280,7 @@ class WarmPool:
         self._ids = itertools.count(1)
         self._closing = False
         self.replaced_workers: list[tuple[int, int | None]] = []  # (pid, exitcode)
+        self.unreported_replacements: list[tuple[int, int | None, int | None]] = []
         self.worker_pids: list[int] = []
         if start_method == "fork":
             self._mp = multiprocessing.get_context("fork")
@@ -479,8 +480,10 @@ class WarmPool:
             task.exitcode = exitcode
             task.finished = True  # inbox drained: the executor sees a crashed child
         self.replaced_workers.append((worker.pid, exitcode))
+        new_pid = None
         if not self._closing:
-            self._spawn_worker()
+            new_pid = self._spawn_worker().pid
+        self.unreported_replacements.append((worker.pid, exitcode, new_pid))
 
     def _escalate(self) -> None:
         now = time.monotonic()
@@ -580,18 +583,26 @@ class WarmPoolExecutor(MultiprocessExecutor):
                     }
                 ),
             )
-            yield from super().execute(plan_context, execution_plan)
+            for event in super().execute(plan_context, execution_plan):
+                yield event
+                while pool.unreported_replacements:
+                    pid, exitcode, new_pid = pool.unreported_replacements.pop(0)
+                    yield DagsterEvent.engine_event(
+                        plan_context,
+                        f"Warm pool: worker pid {pid} died (exit code {exitcode}); "
+                        f"replaced by pid {new_pid}",
+                        EngineEventData(
+                            metadata={
+                                "dead_pid": dg.MetadataValue.int(pid),
+                                "exit_code": dg.MetadataValue.text(str(exitcode)),
+                                "replacement_pid": dg.MetadataValue.text(str(new_pid)),
+                            }
+                        ),
+                    )
         finally:
             self._start_method = saved_start_method
             mp_context._concrete_contexts.pop(ctx_name, None)  # noqa: SLF001
             pool.shutdown()
-        if pool.replaced_workers:
-            yield DagsterEvent.engine_event(
-                plan_context,
-                f"Warm pool: replaced {len(pool.replaced_workers)} worker(s) that died "
-                f"(pid, exit code): {pool.replaced_workers}",
-                EngineEventData(),
-            )
 
 
 WARM_POOL_CONFIG = {

@@ -22,7 +22,7 @@ _MEMORY_UNITS = {
     "g": 1024**3,
     "t": 1024**4,
 }
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:ib|i|b)?\s*$", re.IGNORECASE)
 
 
 class RunLimitsError(ValueError):
