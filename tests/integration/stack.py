@@ -43,11 +43,14 @@ class Stack:
             **self.overrides,
         }
 
-    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
+    def compose(
+        self, *args: str, timeout: float = 600, check: bool = True, stdin: str | None = None
+    ) -> str:
         result = subprocess.run(
             ["docker", "compose", "--project-name", self.name, *args],
             cwd=REPO_ROOT,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -145,6 +148,16 @@ class Stack:
             if event["__typename"] in ("RunFailureEvent", "ExecutionStepFailureEvent", "EngineEvent"):
                 lines.append(f"{event['__typename']}: {event.get('message')} {error.get('message', '')}")
         return "\n".join(lines)
+
+    def wait_for_tagged_run(self, key: str, value: str, timeout: float) -> str:
+        """The first run carrying tag key=value, once the daemon has created it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.runs({"tags": [{"key": key, "value": value}]}, limit=1)
+            if found:
+                return found[0]["runId"]
+            time.sleep(1)
+        raise AssertionError(f"no run tagged {key}={value} within {timeout:.0f} s")
 
     def runs(self, filter_: dict[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         data = self.graphql(

@@ -1,0 +1,31 @@
+"""Production-style triggers in the live stack: the schedule ticks on the cron the
+environment gives it, and the sensor starts a run when a records file lands."""
+
+import json
+import uuid
+
+from tests.integration.stack import Stack
+
+
+def test_schedule_tick_produces_a_successful_run(stack: Stack) -> None:
+    # The test stack sets FANOUT_SCHEDULE_CRON="* * * * *"; the schedule is RUNNING by default.
+    run_id = stack.wait_for_tagged_run("dagster/schedule_name", "fanout_schedule", timeout=150)
+    status = stack.wait_for_run(run_id, timeout=300)
+    assert status == "SUCCESS", stack.failure_messages(run_id)
+
+
+def test_sensor_starts_a_run_for_a_new_records_file(stack: Stack) -> None:
+    name = f"batch-{uuid.uuid4().hex[:8]}.json"
+    records = [{"id": f"order/{n}", "units": 10 + n} for n in range(3)]
+    # Written the way an upstream system would: into the stack's data volume.
+    stack.compose(
+        "exec", "-T", "user_code", "sh", "-c",
+        f"cat > /opt/dagster/data/incoming/.{name}.tmp && "
+        f"mv /opt/dagster/data/incoming/.{name}.tmp /opt/dagster/data/incoming/{name}",
+        stdin=json.dumps(records),
+    )
+    run_id = stack.wait_for_tagged_run("dagster/sensor_name", "records_file_sensor", timeout=120)
+    status = stack.wait_for_run(run_id, timeout=300)
+    assert status == "SUCCESS", stack.failure_messages(run_id)
+    (run,) = stack.runs({"runIds": [run_id]})
+    assert any(name in tag["value"] for tag in run["tags"]), run["tags"]
