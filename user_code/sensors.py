@@ -26,13 +26,10 @@ def _evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     requests = [
         dg.RunRequest(
             run_key=file.run_key,
-            # Relative to the data dir, so the path holds in every container mounting the volume.
+            # Relative to the data dir, so the path holds in every container mounting the volume;
+            # input_records still refuses a symlink that escapes it.
             run_config={
-                "ops": {
-                    "input_records": {
-                        "config": {"records_path": str(file.path.resolve().relative_to(root.resolve()))}
-                    }
-                }
+                "ops": {"input_records": {"config": {"records_path": str(file.path.relative_to(root))}}}
             },
             tags={"fanout/records_file": file.path.name},
         )

@@ -39,3 +39,24 @@ def test_cpu_unit_cost_follows_work_ms() -> None:
 def test_combine_digests_ignores_completion_order() -> None:
     results = run_units("rec-b", 10, 0.0, "sleep", "sequential", pool_size=1).results
     assert combine_digests(list(reversed(results))) == combine_digests(results)
+
+
+def test_pool_terminated_right_after_start_does_not_hang_with_a_deferring_handler() -> None:
+    """Dagster's SIGTERM handler may only record the signal; forked workers inherit it.
+
+    Terminating before the workers ran their initializer used to leave join() waiting forever.
+    """
+    import signal
+
+    from user_code.lib.unit_runner import start_pool
+
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        for _ in range(30):
+            pool = start_pool(2)
+            pool.terminate()
+            pool.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import signal
 from dataclasses import dataclass
 from typing import Literal
@@ -40,10 +41,25 @@ def _fork_context() -> multiprocessing.context.BaseContext:
 
 
 def _reset_signals() -> None:
-    # Forked workers inherit the parent's handlers (Dagster's raise-on-interrupt included);
-    # a worker must simply die on SIGTERM and leave Ctrl-C handling to the parent.
+    # Forked workers inherit the parent's handlers, and Dagster's may only record a SIGTERM
+    # for later; a worker must simply die on SIGTERM and leave Ctrl-C to the parent.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def start_pool(workers: int) -> multiprocessing.pool.Pool:
+    """A fork pool whose workers reliably die on terminate().
+
+    Workers are forked with SIGTERM blocked: a terminate() that lands before a worker ran its
+    initializer then stays pending until the default action is back, instead of being swallowed
+    by an inherited handler and leaving pool.join() waiting forever (seen in the test suite).
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return _fork_context().Pool(processes=workers, initializer=_reset_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_units(
@@ -60,12 +76,14 @@ def run_units(
     workers = min(pool_size, units)
     if mode == "sequential" or workers < 2 or units * work_ms < pool_min_work_ms:
         return UnitRun([run_unit(task) for task in tasks], used_pool=False, pool_size=1)
-    pool = _fork_context().Pool(processes=workers, initializer=_reset_signals)
+    pool = start_pool(workers)
     try:
         results = pool.map(run_unit, tasks, chunksize=1)
-        pool.close()
-    finally:
-        # terminate() is a no-op for workers that already exited after close().
+    except BaseException:
         pool.terminate()
+        raise
+    finally:
+        # close()+join() lets workers exit on their sentinels, no signals needed.
+        pool.close()
         pool.join()
     return UnitRun(results, used_pool=True, pool_size=workers)
