@@ -1,24 +1,35 @@
-"""`python -m bench`: run `chunked_work_job` under several executors and compare.
+"""`python -m bench`: run the user code's jobs under several executors and compare.
 
-    python -m bench --chunks 8 --seconds 0.5 --kind sleep --repeat 3
-    python -m bench --chunks 128 --seconds 0.05 --postgres-url postgresql://u:p@host/db
-    python -m bench --methods warm_pool,stack --stack-url http://localhost:3000
+    POSTGRES_IMAGE=postgres:15-bookworm python -m bench --chunks 8 --seconds 0.5 --repeat 3
+    python -m bench --chunks 128 --seconds 0.05 --storage sqlite
+    python -m bench --workload fanout --records 16 --unit-work-ms 50
+    python -m bench --methods warm_pool,stack --stack-url http://127.0.0.1:3000
 
-Every non-stack measurement runs in a fresh Python process (bench.run_one) against a
-real persistent instance (temp DAGSTER_HOME with sqlite, or --postgres-url), timing
-the execute call only; the run's start->end from the run record is reported too.
+Storage: by default a throwaway Postgres container from $POSTGRES_IMAGE on a random
+127.0.0.1 port (removed at the end); `--postgres-url` uses an existing database;
+`--storage sqlite` a temp sqlite DAGSTER_HOME.  Every non-stack measurement runs in a
+fresh Python process (bench.run_one) timing the execute call only; the run's
+start->end from the run record is reported too.  Methods run interleaved (one of each,
+then the next repeat) so drift on the host affects them alike.
+
+Methods: in_process, multiprocess_default (forkserver-less stock multiprocess),
+multiprocess_tuned (forkserver with preloads, as the stack's `multiprocess`), warm_pool
+(its defaults), warm_pool:mirror (compute_logs=instance), warm_pool:async_commit
+(synchronous_commit=false), cli (`dagster job execute`, warm pool), stack (GraphQL launch
+of chunked_work_job on a running stack with tags limits/cpus=2, limits/memory=2g).
 
 Columns: total = wall time of the execute call (stack: launch -> SUCCESS);
 work = chunks x seconds; limit = work / cores (what a perfect executor on this
 container's CPUs would take); overhead = total - limit; per-step overhead =
 (total x parallelism - work) / steps, i.e. the worker-slot time each step costs on top
-of its work (parallelism 1 for in_process, cores otherwise; steps = chunks + 2);
-efficiency = limit / total.
+of its work (parallelism 1 for in_process, cores otherwise; steps counted from the
+run's STEP_START events, chunks + 2 for cli/stack); efficiency = limit / total.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -34,17 +45,22 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bench.postgres import throwaway_postgres
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL_METHODS = [
     "in_process",
     "multiprocess_default",
     "multiprocess_tuned",
     "warm_pool",
-    "warm_pool_no_mirror",
+    "warm_pool:mirror",
+    "warm_pool:async_commit",
     "cli",
     "stack",
 ]
-DEFAULT_METHODS = [m for m in ALL_METHODS if m != "warm_pool_no_mirror"]
+DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
+FANOUT_METHODS = {"in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror", "warm_pool:async_commit"}
+STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
 
 
 @dataclass
@@ -52,6 +68,7 @@ class MethodResult:
     method: str
     totals_s: list[float] = field(default_factory=list)
     run_s: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
     failures: int = 0
     skipped: str | None = None
     parallelism: int = 1
@@ -83,20 +100,35 @@ def _env(home: str) -> dict[str, str]:
     return env
 
 
+WARM_POOL_VARIANTS: dict[str, dict] = {
+    "": {},
+    "mirror": {"compute_logs": "instance"},
+    "async_commit": {"synchronous_commit": False},
+}
+
+
 def _execution_for(method: str, cores: int) -> dict | None:
-    if method in ("warm_pool", "cli"):
+    if method == "cli":
         return {"max_concurrent": cores}
-    if method == "warm_pool_no_mirror":
-        return {"max_concurrent": cores, "compute_logs": "no_mirror"}
+    if method.startswith("warm_pool"):
+        _, _, variant = method.partition(":")
+        return {"max_concurrent": cores, **WARM_POOL_VARIANTS[variant]}
     return None
 
 
-def _run_python(method: str, args, home: str, cores: int) -> tuple[bool, float, float | None]:
+Outcome = tuple[bool, float, float | None, int | None]
+
+
+def _run_python(method: str, args, home: str, cores: int) -> Outcome:
     spec = {
         "method": method,
+        "workload": args.workload,
         "chunks": args.chunks,
         "seconds": args.seconds,
         "kind": args.kind,
+        "records": args.records,
+        "unit_work_ms": args.unit_work_ms,
+        "unit_mode": args.unit_mode,
         "execution": _execution_for(method, cores),
     }
     proc = subprocess.run(
@@ -110,9 +142,9 @@ def _run_python(method: str, args, home: str, cores: int) -> tuple[bool, float, 
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tqdm.write(f"[{method}] failed (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
-        return False, float("nan"), None
+        return False, float("nan"), None, None
     out = json.loads(lines[-1])
-    return bool(out["success"]), float(out["wall_s"]), out.get("run_s")
+    return bool(out["success"]), float(out["wall_s"]), out.get("run_s"), out.get("steps")
 
 
 def _latest_run_seconds(home: str, job_name: str) -> float | None:
@@ -126,7 +158,7 @@ def _latest_run_seconds(home: str, job_name: str) -> float | None:
     return None
 
 
-def _run_cli(args, home: str, cores: int) -> tuple[bool, float, float | None]:
+def _run_cli(args, home: str, cores: int) -> Outcome:
     from bench.jobs import run_config
 
     cfg_path = Path(home, "bench-config.yaml")
@@ -143,8 +175,8 @@ def _run_cli(args, home: str, cores: int) -> tuple[bool, float, float | None]:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         tqdm.write(f"[cli] failed (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
-        return False, wall, None
-    return True, wall, _latest_run_seconds(home, args.cli_job)
+        return False, wall, None, None
+    return True, wall, _latest_run_seconds(home, args.cli_job), None
 
 
 def _stack_reachable(url: str) -> bool:
@@ -155,7 +187,7 @@ def _stack_reachable(url: str) -> bool:
         return False
 
 
-def _run_stack(args) -> tuple[bool, float, float | None]:
+def _run_stack(args) -> Outcome:
     from dagster_graphql import DagsterGraphQLClient
 
     from bench.jobs import run_config
@@ -173,6 +205,7 @@ def _run_stack(args) -> tuple[bool, float, float | None]:
         repository_location_name=args.stack_location,
         repository_name=args.stack_repository,
         run_config=cfg,
+        tags=STACK_TAGS,
     )
     deadline = time.monotonic() + args.timeout
     status = None
@@ -193,20 +226,29 @@ def _run_stack(args) -> tuple[bool, float, float | None]:
             run_s = run["endTime"] - run["startTime"]
     except Exception:
         pass
-    return status == "SUCCESS", wall, run_s
+    if status != "SUCCESS":
+        tqdm.write(f"[stack] run {run_id} ended {status}")
+    return status == "SUCCESS", wall, run_s, None
 
 
 def _fmt(v: float | None, spec: str = ".2f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _work_and_steps(args) -> tuple[float, int]:
+    if args.workload == "fanout":
+        from bench.jobs import fanout_work_seconds
+
+        return fanout_work_seconds(args.records, args.unit_work_ms), args.records + 4
+    return args.chunks * args.seconds, args.chunks + 2
+
+
 def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dict]]:
-    work = args.chunks * args.seconds
+    work, default_steps = _work_and_steps(args)
     limit = work / cores
-    steps = args.chunks + 2
     header = (
         f"{'method':<22} | {'total s (min/med)':>17} | {'run s (min/med)':>15} | {'work s':>6} | "
-        f"{'limit s':>7} | {'overhead s':>10} | {'per-step ovh ms':>15} | {'efficiency':>10}"
+        f"{'limit s':>7} | {'overhead s':>10} | {'steps':>5} | {'per-step ovh ms':>15} | {'efficiency':>10}"
     )
     lines = [header, "-" * len(header)]
     rows = []
@@ -217,13 +259,14 @@ def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dic
             continue
         tmin, tmed = r.stat(r.totals_s)
         rmin, rmed = r.stat(r.run_s)
+        steps = max(r.steps) if r.steps else default_steps
         overhead = None if tmin is None else tmin - limit
         per_step = None if tmin is None else (tmin * r.parallelism - work) / steps * 1000
         eff = None if not tmin else limit / tmin
         fail = f"  ({r.failures} failed)" if r.failures else ""
         lines.append(
             f"{r.method:<22} | {_fmt(tmin):>7} / {_fmt(tmed):<7} | {_fmt(rmin):>6} / {_fmt(rmed):<6} | "
-            f"{work:>6.2f} | {limit:>7.2f} | {_fmt(overhead):>10} | {_fmt(per_step, '.1f'):>15} | "
+            f"{work:>6.2f} | {limit:>7.2f} | {_fmt(overhead):>10} | {steps:>5} | {_fmt(per_step, '.1f'):>15} | "
             f"{_fmt(eff):>10}{fail}"
         )
         rows.append(
@@ -235,6 +278,7 @@ def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dic
                 "run_median_s": rmed,
                 "work_s": work,
                 "limit_s": limit,
+                "step_count": steps,
                 "overhead_s": overhead,
                 "per_step_overhead_ms": per_step,
                 "efficiency": eff,
@@ -266,15 +310,46 @@ def _chart(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _measure(results: dict[str, MethodResult], args, home: str, cores: int) -> None:
+    todo = [(m, i) for i in range(args.repeat) for m in results if not results[m].skipped]
+    label = (
+        f"fanout {args.records} rec x {args.unit_work_ms}ms units"
+        if args.workload == "fanout"
+        else f"{args.chunks}x{args.seconds}s {args.kind}"
+    )
+    for method, _ in tqdm(todo, desc=label, unit="run"):
+        if method == "cli":
+            ok, wall, run_s, steps = _run_cli(args, home, cores)
+        elif method == "stack":
+            ok, wall, run_s, steps = _run_stack(args)
+        else:
+            ok, wall, run_s, steps = _run_python(method, args, home, cores)
+        r = results[method]
+        if ok:
+            r.totals_s.append(wall)
+            if run_s is not None:
+                r.run_s.append(run_s)
+            if steps:
+                r.steps.append(steps)
+        else:
+            r.failures += 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--workload", choices=["chunked", "fanout"], default="chunked")
     p.add_argument("--chunks", type=int, default=8)
     p.add_argument("--seconds", type=float, default=0.5)
     p.add_argument("--kind", choices=["sleep", "cpu"], default="sleep")
+    p.add_argument("--records", type=int, default=16, help="fanout: records (10-30 units each)")
+    p.add_argument("--unit-work-ms", type=float, default=50.0, help="fanout: CPU work per unit")
+    p.add_argument("--unit-mode", choices=["sequential", "parallel"], default="sequential")
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"comma list of {ALL_METHODS}")
-    p.add_argument("--postgres-url", default=None, help="use Postgres storage instead of sqlite")
-    p.add_argument("--stack-url", default=None, help="webserver of a running stack, e.g. http://localhost:3000")
+    p.add_argument("--methods", default=None, help=f"comma list of {ALL_METHODS}")
+    p.add_argument("--storage", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--postgres-url", default=None, help="existing database instead of a container")
+    p.add_argument("--postgres-image", default=None, help="default $POSTGRES_IMAGE or postgres:15-bookworm")
+    p.add_argument("--stack-url", default=None, help="webserver of a running stack, e.g. http://127.0.0.1:3000")
     p.add_argument("--stack-location", default="fanout")
     p.add_argument("--stack-repository", default="__repository__")
     p.add_argument("--stack-job", default="chunked_work_job")
@@ -284,41 +359,46 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-home", action="store_true")
     args = p.parse_args(argv)
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.methods is None:
+        methods = DEFAULT_METHODS if args.workload == "chunked" else ["in_process", "multiprocess_tuned", "warm_pool"]
+    else:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = set(methods) - set(ALL_METHODS)
     if unknown:
         p.error(f"unknown methods {sorted(unknown)}")
+    if args.workload == "fanout" and set(methods) - FANOUT_METHODS:
+        p.error(f"fanout workload supports {sorted(FANOUT_METHODS)}")
     cores = _cores()
-    home = _make_home(args.postgres_url)
     results = {m: MethodResult(m, parallelism=1 if m == "in_process" else cores) for m in methods}
-
+    if methods == ["stack"]:
+        args.storage = "none"  # nothing local to store; don't start a database
     if "stack" in results:
         if not args.stack_url:
             results["stack"].skipped = "no --stack-url given"
         elif not _stack_reachable(args.stack_url):
             results["stack"].skipped = f"{args.stack_url} unreachable"
 
-    todo = [(m, i) for i in range(args.repeat) for m in methods if not results[m].skipped]
-    try:
-        for method, _ in tqdm(todo, desc=f"{args.chunks}x{args.seconds}s {args.kind}", unit="run"):
-            if method == "cli":
-                ok, wall, run_s = _run_cli(args, home, cores)
-            elif method == "stack":
-                ok, wall, run_s = _run_stack(args)
-            else:
-                ok, wall, run_s = _run_python(method, args, home, cores)
-            r = results[method]
-            if ok:
-                r.totals_s.append(wall)
-                if run_s is not None:
-                    r.run_s.append(run_s)
-            else:
-                r.failures += 1
-    finally:
-        if not args.keep_home:
-            shutil.rmtree(home, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        postgres_url = None
+        if args.storage == "postgres":
+            postgres_url = args.postgres_url or stack.enter_context(
+                throwaway_postgres(args.postgres_image)
+            )
+        home = _make_home(postgres_url)  # sqlite unless postgres_url
+        try:
+            _measure(results, args, home, cores)
+        finally:
+            if not args.keep_home:
+                shutil.rmtree(home, ignore_errors=True)
 
-    title = f"{args.chunks} x {args.seconds}s {args.kind}, {cores} cores, {'postgres' if args.postgres_url else 'sqlite'}"
+    workload = (
+        f"fanout {args.records} records x {args.unit_work_ms} ms cpu units ({args.unit_mode})"
+        if args.workload == "fanout"
+        else f"{args.chunks} x {args.seconds}s {args.kind}"
+    )
+    # The stack method always runs on the stack's own Postgres, whatever --storage says.
+    storage = "stack" if methods == ["stack"] else args.storage
+    title = f"{workload}, {cores} cores, {storage}"
     table, rows = _table(list(results.values()), args, cores)
     print(f"\n{title}, repeat={args.repeat}\n{table}")
 
@@ -326,17 +406,23 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta = {
+        "workload": args.workload,
         "chunks": args.chunks,
         "seconds": args.seconds,
         "kind": args.kind,
+        "records": args.records,
+        "unit_work_ms": args.unit_work_ms,
+        "unit_mode": args.unit_mode,
         "repeat": args.repeat,
         "cores": cores,
-        "storage": "postgres" if args.postgres_url else "sqlite",
+        "storage": storage,
+        "postgres_image": (args.postgres_image or os.environ.get("POSTGRES_IMAGE")) if args.storage == "postgres" else None,
         "python": sys.version.split()[0],
+        "title": title,
     }
-    json_path = out_dir / f"{stamp}.json"
-    json_path.write_text(json.dumps({"meta": meta, "results": rows}, indent=2), encoding="utf8")
-    png_path = out_dir / f"{stamp}.png"
+    json_path = out_dir / f"{stamp}-{args.workload}.json"
+    json_path.write_text(json.dumps({"meta": meta, "table": table, "results": rows}, indent=2), encoding="utf8")
+    png_path = out_dir / f"{stamp}-{args.workload}.png"
     _chart(rows, png_path, title)
     print(f"\nwrote {json_path} and {png_path}")
     return 0 if all(r.failures == 0 for r in results.values()) else 1

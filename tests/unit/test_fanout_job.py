@@ -42,7 +42,10 @@ def test_report_metadata_and_lineage(fanout_job: dg.JobDefinition) -> None:
     units = sum(r.units for r in generate_records(2, 0))
     assert report.metadata["units"].value == units
     assert report.metadata["records"].value == 2
-    assert report.metadata["overhead_ratio"].value > 0
+    span, work = report.metadata["span_s"].value, report.metadata["total_work_s"].value
+    assert report.metadata["overhead_ratio"].value == pytest.approx(span / work, rel=1e-2)
+    assert report.metadata["units_per_s"].value == pytest.approx(units / span, rel=1e-2)
+    assert "step_wall_s" in report.metadata and "step_work_s" in report.metadata
     assert "| rec-0-0000 |" in report.metadata["per_record"].value
     asset_graph = defs.resolve_asset_graph()
     assert asset_graph.get(dg.AssetKey("fanout_results")).parent_keys == {dg.AssetKey("input_records")}
@@ -55,7 +58,8 @@ def test_every_step_reports_wall_and_work_time(fanout_job: dg.JobDefinition) -> 
     assert outputs
     for event in outputs:
         metadata = event.step_output_data.metadata
-        assert "wall_s" in metadata and "work_s" in metadata, event.step_key
+        prefix = "step_" if event.step_key == "fanout_report" else ""
+        assert f"{prefix}wall_s" in metadata and f"{prefix}work_s" in metadata, event.step_key
 
 
 def _write(data_dir: Path, name: str, payload: Any) -> str:

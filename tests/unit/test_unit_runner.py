@@ -1,3 +1,5 @@
+import pytest
+
 from user_code.lib.unit_runner import run_units
 from user_code.lib.unit_work import UnitTask, combine_digests, iterations_per_ms, run_unit, unit_digest
 
@@ -41,6 +43,7 @@ def test_combine_digests_ignores_completion_order() -> None:
     assert combine_digests(list(reversed(results))) == combine_digests(results)
 
 
+@pytest.mark.timeout(60)
 def test_pool_terminated_right_after_start_does_not_hang_with_a_deferring_handler() -> None:
     """Dagster's SIGTERM handler may only record the signal; forked workers inherit it.
 

@@ -10,6 +10,9 @@ def _run(job_name: str, op_name: str, config: dict) -> dg.ExecuteInProcessResult
         run_config={"ops": {op_name: {"config": config}}}
     )
     assert result.success
+    for event in result.all_events:
+        if event.is_successful_output:
+            assert {"wall_s", "work_s"} <= set(event.step_output_data.metadata), event.step_key
     return result
 
 

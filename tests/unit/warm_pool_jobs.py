@@ -235,3 +235,30 @@ def dies_once(config: DieConfig) -> int:
 @dg.job(executor_def=warm_pool_executor)
 def worker_death_retry_job():
     dies_once()
+
+
+# --------------------------------------------------------------------------
+# Compute logs: what a step prints must reach the captured log files
+# --------------------------------------------------------------------------
+
+
+@dg.op
+def prints_both() -> int:
+    import sys
+
+    print("hello-stdout from prints_both", flush=True)
+    print("hello-stderr from prints_both", file=sys.stderr, flush=True)
+    # fd-level output (subprocesses, C code); sys.stdout.fileno() as pytest may swap fd 1
+    os.write(sys.stdout.fileno(), b"raw-fd-write from prints_both\n")
+    return 1
+
+
+@dg.op
+def prints_after(x: int) -> int:
+    print(f"second step got {x}", flush=True)
+    return x + 1
+
+
+@dg.job(executor_def=warm_pool_executor)
+def printing_job():
+    prints_after(prints_both())

@@ -57,6 +57,7 @@ class WorkerStatic(NamedTuple):
     preload_modules: Sequence[str]
     compute_log_mode: str  # "instance" | "no_mirror"
     db_connection_pool: bool = True
+    synchronous_commit: bool = True
 
 
 class StepTask(NamedTuple):
@@ -126,13 +127,11 @@ class WorkerState:
             job = job.with_repository_load_data(self.static.repository_load_data)
         job_def = job.get_definition()  # import user code + build the definition once
         if self.static.db_connection_pool:
-            # Dagster's Postgres/MySQL storages default to NullPool: every event write
-            # opens a new DB connection (TCP + auth + a forked Postgres backend).  A worker
-            # lives for the whole run and writes ~15 events per step, so hold one
-            # connection per storage instead -- the same switch the webserver uses for
-            # its long-lived instance (no statement timeout here; recycled hourly).
-            # No-op for sqlite.
-            instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
+            from user_code.executors.db_connections import hold_connections, relax_event_commits
+
+            hold_connections(instance)
+            if not self.static.synchronous_commit:
+                relax_event_commits(instance)
         # Touch the lazily-created storages so the first step doesn't pay for them.
         _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
         if self.static.compute_log_mode == "no_mirror":

@@ -24,9 +24,12 @@ WAREHOUSE_LIMITS = [{"key": "fanout/resource", "value": "warehouse", "limit": 1}
 
 @dg.op(out=dg.DynamicOut(list[ChunkSpec]))
 def plan_batches(config: BatchedWorkConfig):
+    timer = StepTimer()
     chunks = plan_chunks(config.chunk_count, config.chunk_seconds, config.kind)
     for index, group in enumerate(batch(chunks, config.batch_size)):
-        yield dg.DynamicOutput(group, mapping_key=f"batch_{index}")
+        yield dg.DynamicOutput(
+            group, mapping_key=f"batch_{index}", metadata={"chunks": len(group), **timer.metadata()}
+        )
 
 
 @dg.op

@@ -7,12 +7,14 @@ from user_code.jobs.chunk_config import ChunkWorkConfig
 from user_code.jobs.chunk_ops import run_chunks_timed, summarize_chunks
 from user_code.lib.chunks import plan_chunks
 from user_code.lib.results import ChunkResult, ChunkSpec
+from user_code.lib.timing import StepTimer
 
 
 @dg.op(out=dg.DynamicOut(ChunkSpec))
 def plan_chunk_steps(config: ChunkWorkConfig):
+    timer = StepTimer()
     for chunk in plan_chunks(config.chunk_count, config.chunk_seconds, config.kind):
-        yield dg.DynamicOutput(chunk, mapping_key=f"chunk_{chunk.index}")
+        yield dg.DynamicOutput(chunk, mapping_key=f"chunk_{chunk.index}", metadata=timer.metadata())
 
 
 @dg.op

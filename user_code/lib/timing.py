@@ -30,13 +30,15 @@ class StepTimer:
         """Credit work measured elsewhere (e.g. inside pool workers)."""
         self.work_s += seconds
 
-    def metadata(self) -> dict[str, float]:
+    def metadata(self, prefix: str = "") -> dict[str, float]:
+        """wall_s, work_s, cpu_s (this process) and overhead_ratio, keys optionally prefixed
+        so a step whose own results use those names can still carry its timing."""
         wall = time.perf_counter() - self._wall_start
         values = {
             "wall_s": round(wall, 6),
             "work_s": round(self.work_s, 6),
-            "step_cpu_s": round(time.process_time() - self._cpu_start, 6),
+            "cpu_s": round(time.process_time() - self._cpu_start, 6),
         }
         if self.work_s > 0:
             values["overhead_ratio"] = round(wall / self.work_s, 4)
-        return values
+        return {f"{prefix}{key}": value for key, value in values.items()}

@@ -14,8 +14,13 @@ UnitMode = Literal["sequential", "parallel"]
 UNIT_MODES: tuple[str, ...] = ("sequential", "parallel")
 
 # Below this much estimated work per record (units x unit_work_ms) the pool costs more than
-# it saves, so "parallel" runs the units in order. Measured on the 2-core dev box with dagster
-# imported (fork pool of 2, cpu work): PLACEHOLDER
+# it saves, so "parallel" runs the units in order. Measured on the shared 2-vCPU dev box with
+# dagster imported, fork pool of 2, median of 5 (total work ms: sequential ms / pool ms):
+#   sleep: 20: 21/38-22, 40: 42/37-44, 50: 51/39-47, 100: 103/71-74, 200: 203/114-128
+#   cpu (quiet box): 50: 48/70, 100: 96-113/107-114, 150: 152/127, 200: 207-217/133-160
+#   cpu (box loaded by other jobs, no spare core): the pool never won, 600: 902/904
+# i.e. a fixed ~20-30 ms for fork + dispatch + join; crossover 40-60 ms for sleep, 100-150 ms
+# for cpu. 100 ms sits between the two; the default workload (10-30 units x 20 ms) is above it.
 POOL_MIN_WORK_MS = 100.0
 
 

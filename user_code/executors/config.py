@@ -1,0 +1,83 @@
+"""The warm pool's run-config schema (`execution: config:`) and its defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster._core.execution.retries import get_retries_config
+from dagster._core.execution.step_dependency_config import get_step_dependency_config_field
+from dagster._core.execution.tags import get_tag_concurrency_limits_config
+
+START_METHODS = ("fork", "forkserver", "spawn")
+COMPUTE_LOG_MODES = ("instance", "no_mirror")
+# no_mirror writes the same files the UI reads; see compute_logs.py for the trade.
+DEFAULT_COMPUTE_LOGS = "no_mirror"
+# Durable by default; see db_connections.relax_event_commits for what turning it off risks.
+DEFAULT_SYNCHRONOUS_COMMIT = True
+
+WARM_POOL_CONFIG: dict[str, Any] = {
+    "max_concurrent": dg.Field(
+        dg.Noneable(int),
+        default_value=None,
+        description=(
+            "Number of warm worker processes (= steps running at once). Defaults to the "
+            "container's CPU quota (cgroup v2/v1, else the affinity mask)."
+        ),
+    ),
+    "tag_concurrency_limits": get_tag_concurrency_limits_config(),
+    "retries": get_retries_config(),
+    "start_method": dg.Field(
+        dg.Enum("WarmPoolStartMethod", [dg.EnumValue(m) for m in START_METHODS]),
+        default_value="fork",
+        description=(
+            "How the pool's workers are started (once per run). `fork` forks the run worker "
+            "(everything already imported); `forkserver` preloads `preload_modules` plus "
+            "Dagster/storage modules in a fork server."
+        ),
+    ),
+    "preload_modules": dg.Field(
+        [str],
+        is_required=False,
+        description="Modules to import before workers start (fork: in the run worker).",
+    ),
+    "termination_grace_seconds": dg.Field(
+        float,
+        default_value=30.0,
+        description=(
+            "After run termination, how long a step may ignore the interrupt before its "
+            "worker is killed."
+        ),
+    ),
+    "compute_logs": dg.Field(
+        dg.Enum("WarmPoolComputeLogs", [dg.EnumValue(m) for m in COMPUTE_LOG_MODES]),
+        default_value=DEFAULT_COMPUTE_LOGS,
+        description=(
+            "`no_mirror` (default): with a LocalComputeLogManager, capture each step's "
+            "stdout/stderr to the same files (the UI shows the same logs) without the "
+            "per-step `tail -F` + watcher subprocesses that mirror them live to the "
+            "container's stdout; the output is copied there when the step ends. "
+            "`instance`: the instance's compute log manager exactly as configured."
+        ),
+    ),
+    "db_connection_pool": dg.Field(
+        bool,
+        default_value=True,
+        description=(
+            "Workers and the orchestrator keep one connection per storage open for the run "
+            "instead of Dagster's default NullPool (a new Postgres connection per event "
+            "write). Uses the storages' optimize_for_webserver(); no effect on sqlite."
+        ),
+    ),
+    "synchronous_commit": dg.Field(
+        bool,
+        default_value=DEFAULT_SYNCHRONOUS_COMMIT,
+        description=(
+            "false: the workers' event-log connections run with Postgres "
+            "`synchronous_commit = off` (no WAL flush wait per event). Events stay atomic "
+            "and immediately visible; if the Postgres server itself crashes, events "
+            "committed in its last ~0.6 s may be lost. Postgres with db_connection_pool only."
+        ),
+    ),
+    "step_dependency_config": get_step_dependency_config_field(),
+}
