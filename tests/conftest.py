@@ -1,3 +1,8 @@
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -7,3 +12,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
+
+
+def _docker_works() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real Postgres for tests of the Postgres-specific paths: TEST_POSTGRES_URL if set,
+    else a throwaway container from $POSTGRES_IMAGE; skipped only where Docker is absent."""
+    if url := os.environ.get("TEST_POSTGRES_URL"):
+        yield url
+        return
+    if not _docker_works():
+        pytest.skip("needs TEST_POSTGRES_URL or a running Docker engine")
+    from bench.postgres import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        yield url

@@ -2,8 +2,8 @@
 
 Env vars:
   DAGSTER_DEPLOYMENT   "stack" inside the Docker stack; anything else means local/dev.
-  FANOUT_EXECUTOR      "in_process" | "multiprocess" (default: multiprocess in the stack,
-                       in_process elsewhere). New executors are added in EXECUTOR_BUILDERS only.
+  FANOUT_EXECUTOR      "in_process" | "multiprocess" | "warm_pool" (default: warm_pool in the
+                       stack, in_process elsewhere). New executors are added in EXECUTOR_BUILDERS only.
   FANOUT_DATA_DIR      records files root (default /opt/dagster/data in the stack, ./.cache/data locally).
   FANOUT_SCHEDULE_ENABLED / FANOUT_SCHEDULE_CRON / FANOUT_SENSOR_INTERVAL_SECONDS: see schedules/sensors.
 """
@@ -59,16 +59,31 @@ def _multiprocess(max_concurrent: int, tag_limits: TagLimits) -> dg.ExecutorDefi
     return dg.multiprocess_executor.configured(config, name="multiprocess")
 
 
-# The single place to register another executor (e.g. "warm_pool" from user_code/executors):
-# add `"warm_pool": _warm_pool` with the same (max_concurrent, tag_limits) signature.
+def _warm_pool(max_concurrent: int, tag_limits: TagLimits) -> dg.ExecutorDefinition:
+    # Imported here so the in-process and multiprocess paths do not load the pool's modules.
+    from user_code.executors import warm_pool_executor
+
+    config: dict[str, Any] = {"max_concurrent": max_concurrent}
+    if tag_limits:
+        config["tag_concurrency_limits"] = tag_limits
+    return warm_pool_executor.configured(config, name="warm_pool")
+
+
+# The single place to register another executor; each builder takes the same
+# (max_concurrent, tag_limits) arguments.
 EXECUTOR_BUILDERS: dict[str, ExecutorBuilder] = {
     "in_process": _in_process,
     "multiprocess": _multiprocess,
+    "warm_pool": _warm_pool,
 }
+
+# The stack runs the fastest correct executor measured (BENCHMARKS.md); local iteration stays
+# in one process for debuggers and quick feedback.
+STACK_DEFAULT_EXECUTOR = "warm_pool"
 
 
 def executor_name(env: Mapping[str, str] = os.environ) -> str:
-    default = "multiprocess" if is_stack(env) else "in_process"
+    default = STACK_DEFAULT_EXECUTOR if is_stack(env) else "in_process"
     name = env.get("FANOUT_EXECUTOR", "").strip() or default
     if name not in EXECUTOR_BUILDERS:
         raise ValueError(

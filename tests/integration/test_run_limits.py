@@ -65,3 +65,43 @@ def test_invalid_tag_is_refused_at_launch_without_a_container(
     assert refused["status"] == "FAILURE"
     assert stack.run_containers(refused["runId"]) == []
     assert expected in stack.failure_messages(refused["runId"])
+
+
+def _pool_sizes(stack: Stack, run_id: str) -> list[int]:
+    data = stack.graphql(
+        """
+        query ($runId: ID!) {
+          logsForRun(runId: $runId, limit: 5000) {
+            ... on EventConnection { events { __typename
+              ... on ExecutionStepOutputEvent { stepKey metadataEntries { label
+                ... on IntMetadataEntry { intValue } } } } }
+          }
+        }
+        """,
+        {"runId": run_id},
+    )
+    return [
+        entry["intValue"]
+        for event in data["logsForRun"]["events"]
+        if event["__typename"] == "ExecutionStepOutputEvent"
+        and event["stepKey"].startswith("fanout_results.process_record")
+        for entry in event["metadataEntries"]
+        if entry["label"] == "pool_size"
+    ]
+
+
+@pytest.mark.parametrize(("cpus", "workers"), [("1", 1), ("1.5", 2)])
+def test_workers_inside_the_run_follow_its_cpu_quota(stack: Stack, cpus: str, workers: int) -> None:
+    config = {
+        "ops": {
+            "input_records": {"config": {"record_count": 2, "seed": 3}},
+            "fanout_results": {"config": {"unit_mode": "parallel", "unit_work_ms": 10.0}},
+        }
+    }
+    run_id = stack.launch("fanout_job", config, {"limits/cpus": cpus})
+    assert stack.wait_for_run(run_id) == "SUCCESS", stack.failure_messages(run_id)
+    messages = [e.get("message") or "" for e in stack.run_events(run_id)]
+    started = [m for m in messages if m.startswith("Warm pool: started")]
+    assert started and started[0].startswith(f"Warm pool: started {workers} worker(s)"), started
+    # The unit pool inside each record's step: as many processes as the quota allows.
+    assert _pool_sizes(stack, run_id) == [workers, workers]

@@ -16,7 +16,8 @@ from user_code.deployment import (
     [
         ({}, "in_process"),
         ({"DAGSTER_DEPLOYMENT": "local"}, "in_process"),
-        ({"DAGSTER_DEPLOYMENT": "stack"}, "multiprocess"),
+        ({"DAGSTER_DEPLOYMENT": "stack"}, "warm_pool"),
+        ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "multiprocess"}, "multiprocess"),
         ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "in_process"}, "in_process"),
         ({"FANOUT_EXECUTOR": "multiprocess"}, "multiprocess"),
         ({"FANOUT_EXECUTOR": " "}, "in_process"),
@@ -27,7 +28,7 @@ def test_executor_name(env: dict[str, str], expected: str) -> None:
 
 
 def test_unknown_executor_refused_with_choices() -> None:
-    with pytest.raises(ValueError, match=r"FANOUT_EXECUTOR='warm' is not one of \['in_process', 'multiprocess'\]"):
+    with pytest.raises(ValueError, match=r"FANOUT_EXECUTOR='warm' is not one of \['in_process', 'multiprocess', 'warm_pool'\]"):
         executor_name({"FANOUT_EXECUTOR": "warm"})
 
 
@@ -37,12 +38,17 @@ def test_multiprocess_executor_is_named_and_configured() -> None:
     # The full config is exercised by a real run in test_multiprocess_run.py.
 
 
+def test_warm_pool_executor_is_named() -> None:
+    executor = build_executor(env={"FANOUT_EXECUTOR": "warm_pool"})
+    assert executor.name == "warm_pool"
+
+
 def test_in_process_executor() -> None:
     assert build_executor(env={}) is dg.in_process_executor
 
 
 def test_builders_registry_is_the_extension_point() -> None:
-    assert set(EXECUTOR_BUILDERS) == {"in_process", "multiprocess"}
+    assert set(EXECUTOR_BUILDERS) == {"in_process", "multiprocess", "warm_pool"}
     assert "user_code.definitions" in FORKSERVER_PRELOAD_MODULES
 
 

@@ -1,7 +1,7 @@
 """Warm pool: captured step logs (default `no_mirror`) and pooled DB connections.
 
-The Postgres tests need a database: set WARM_POOL_TEST_POSTGRES_URL (e.g. the URL of
-a throwaway `python -m bench` container); they are skipped otherwise.
+The Postgres tests use the session's `postgres_url` fixture (tests/conftest.py): a
+throwaway Postgres container, or TEST_POSTGRES_URL.
 """
 
 import multiprocessing
@@ -16,8 +16,6 @@ from user_code.executors.db_connections import hold_connections, relax_event_com
 
 pytestmark = pytest.mark.timeout(90)
 
-PG_URL = os.environ.get("WARM_POOL_TEST_POSTGRES_URL")
-needs_pg = pytest.mark.skipif(not PG_URL, reason="WARM_POOL_TEST_POSTGRES_URL not set")
 
 
 def _captured(instance, result) -> dict[str, tuple[str, str]]:
@@ -68,8 +66,8 @@ def test_hold_connections_is_a_noop_on_sqlite(tmp_path):
 
 
 @pytest.fixture
-def pg_instance(tmp_path):
-    overrides = {"storage": {"postgres": {"postgres_url": PG_URL}}}
+def pg_instance(tmp_path, postgres_url):
+    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}}
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
         yield instance
 
@@ -81,7 +79,6 @@ def _show(instance, setting: str) -> str:
         return conn.execute(sqlalchemy.text(f"SHOW {setting}")).scalar()
 
 
-@needs_pg
 def test_pooled_connection_survives_a_forked_child(pg_instance):
     hold_connections(pg_instance)
     engine = pg_instance.event_log_storage._engine  # noqa: SLF001
@@ -101,7 +98,6 @@ def test_pooled_connection_survives_a_forked_child(pg_instance):
     assert isinstance(pg_instance.get_runs(limit=1), list)
 
 
-@needs_pg
 def test_relax_event_commits_sets_synchronous_commit_off(pg_instance):
     hold_connections(pg_instance)
     assert _show(pg_instance, "synchronous_commit") == "on"
@@ -109,7 +105,6 @@ def test_relax_event_commits_sets_synchronous_commit_off(pg_instance):
     assert _show(pg_instance, "synchronous_commit") == "off"
 
 
-@needs_pg
 @pytest.mark.parametrize("synchronous_commit", [True, False])
 def test_fan_out_on_postgres(pg_instance, synchronous_commit):
     cfg = {

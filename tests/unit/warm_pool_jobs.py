@@ -262,3 +262,34 @@ def prints_after(x: int) -> int:
 @dg.job(executor_def=warm_pool_executor)
 def printing_job():
     prints_after(prints_both())
+
+
+# --------------------------------------------------------------------------
+# Event batching: plain events, log messages and asset events in one step
+# --------------------------------------------------------------------------
+
+
+@dg.op(out=dg.DynamicOut(int))
+def fan_out_logged(config: FanOutConfig):
+    for i in range(config.chunks):
+        yield dg.DynamicOutput(i, mapping_key=f"c{i}")
+
+
+@dg.op
+def logs_and_materializes(context: dg.OpExecutionContext, x: int) -> int:
+    context.log.info(f"before materialization {x}")
+    context.log_event(
+        dg.AssetMaterialization(asset_key=f"batched_asset_{x}", metadata={"x": x})
+    )
+    context.log.info(f"after materialization {x}")
+    return x
+
+
+@dg.op
+def sums_logged(values: list[int]) -> int:
+    return sum(values)
+
+
+@dg.job(executor_def=warm_pool_executor)
+def batching_job():
+    sums_logged(fan_out_logged().map(logs_and_materializes).collect())

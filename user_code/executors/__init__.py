@@ -13,6 +13,8 @@ handling, termination).  Modules:
   worker.py          the worker process: per-run state built once, one step per task
   compute_logs.py    step log capture without the per-step mirroring subprocesses
   db_connections.py  pooled DB connections for long-lived processes
+  event_batching.py  one multi-row event write per step in the workers (Postgres)
+  plan_cache.py      the full execution plan built once per dynamic-mapping state
 """
 
 from user_code.executors.definition import warm_pool_executor

@@ -15,6 +15,10 @@ COMPUTE_LOG_MODES = ("instance", "no_mirror")
 DEFAULT_COMPUTE_LOGS = "no_mirror"
 # Durable by default; see db_connections.relax_event_commits for what turning it off risks.
 DEFAULT_SYNCHRONOUS_COMMIT = True
+# One multi-row INSERT (+ NOTIFYs) per step instead of ~16 INSERT+NOTIFY pairs; see event_batching.py.
+DEFAULT_EVENT_BATCHING = True
+DEFAULT_EVENT_BATCH_MAX_DELAY_S = 0.5
+DEFAULT_PLAN_CACHE = True
 
 WARM_POOL_CONFIG: dict[str, Any] = {
     "max_concurrent": dg.Field(
@@ -77,6 +81,35 @@ WARM_POOL_CONFIG: dict[str, Any] = {
             "`synchronous_commit = off` (no WAL flush wait per event). Events stay atomic "
             "and immediately visible; if the Postgres server itself crashes, events "
             "committed in its last ~0.6 s may be lost. Postgres with db_connection_pool only."
+        ),
+    ),
+    "event_batching": dg.Field(
+        bool,
+        default_value=DEFAULT_EVENT_BATCHING,
+        description=(
+            "Workers write a step's plain events (step lifecycle, inputs/outputs, engine and "
+            "log messages) in one multi-row INSERT + NOTIFY statement, at the latest when "
+            "the step's terminal event is logged (before the orchestrator receives it). "
+            "Asset / asset-check / run events and anything else Dagster indexes still go "
+            "through the normal path, in order. Postgres with db_connection_pool only."
+        ),
+    ),
+    "event_batch_max_delay_seconds": dg.Field(
+        float,
+        default_value=DEFAULT_EVENT_BATCH_MAX_DELAY_S,
+        description=(
+            "event_batching: longest time a buffered event waits before it is written "
+            "(so a running step shows up in the UI). Up to this much of a step's events "
+            "is lost if its worker is killed hard."
+        ),
+    ),
+    "plan_cache": dg.Field(
+        bool,
+        default_value=DEFAULT_PLAN_CACHE,
+        description=(
+            "Workers build the run's full execution plan once per set of resolved dynamic "
+            "mappings and cut each step's one-step plan from it, instead of rebuilding "
+            "(and re-resolving every dynamic step) per step."
         ),
     ),
     "step_dependency_config": get_step_dependency_config_field(),

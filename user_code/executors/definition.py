@@ -10,6 +10,9 @@ from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
 from user_code.executors.config import (
     DEFAULT_COMPUTE_LOGS,
+    DEFAULT_EVENT_BATCH_MAX_DELAY_S,
+    DEFAULT_EVENT_BATCHING,
+    DEFAULT_PLAN_CACHE,
     DEFAULT_SYNCHRONOUS_COMMIT,
     WARM_POOL_CONFIG,
 )
@@ -34,6 +37,11 @@ def warm_pool_executor(init_context: dg.InitExecutorContext) -> WarmPoolExecutor
         compute_logs=config.get("compute_logs", DEFAULT_COMPUTE_LOGS),
         db_connection_pool=bool(config.get("db_connection_pool", True)),
         synchronous_commit=bool(config.get("synchronous_commit", DEFAULT_SYNCHRONOUS_COMMIT)),
+        event_batching=bool(config.get("event_batching", DEFAULT_EVENT_BATCHING)),
+        event_batch_max_delay_s=float(
+            config.get("event_batch_max_delay_seconds", DEFAULT_EVENT_BATCH_MAX_DELAY_S)
+        ),
+        plan_cache=bool(config.get("plan_cache", DEFAULT_PLAN_CACHE)),
         step_dependency_config=StepDependencyConfig.from_config(
             check.opt_nullable_dict_elem(config, "step_dependency_config")
         ),

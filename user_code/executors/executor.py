@@ -30,6 +30,9 @@ from dagster._core.executor.multiprocess import MultiprocessExecutor
 from user_code.executors.config import (
     COMPUTE_LOG_MODES,
     DEFAULT_COMPUTE_LOGS,
+    DEFAULT_EVENT_BATCH_MAX_DELAY_S,
+    DEFAULT_EVENT_BATCHING,
+    DEFAULT_PLAN_CACHE,
     DEFAULT_SYNCHRONOUS_COMMIT,
     START_METHODS,
 )
@@ -52,6 +55,9 @@ class WarmPoolExecutor(MultiprocessExecutor):
         compute_logs: str = DEFAULT_COMPUTE_LOGS,
         db_connection_pool: bool = True,
         synchronous_commit: bool = DEFAULT_SYNCHRONOUS_COMMIT,
+        event_batching: bool = DEFAULT_EVENT_BATCHING,
+        event_batch_max_delay_s: float = DEFAULT_EVENT_BATCH_MAX_DELAY_S,
+        plan_cache: bool = DEFAULT_PLAN_CACHE,
         step_dependency_config: StepDependencyConfig = StepDependencyConfig.default(),
     ) -> None:
         super().__init__(
@@ -69,6 +75,9 @@ class WarmPoolExecutor(MultiprocessExecutor):
         self._compute_logs = compute_logs
         self._db_connection_pool = db_connection_pool
         self._synchronous_commit = synchronous_commit
+        self._event_batching = event_batching
+        self._event_batch_max_delay_s = event_batch_max_delay_s
+        self._plan_cache = plan_cache
 
     @property
     def max_concurrent(self) -> int:
@@ -88,6 +97,9 @@ class WarmPoolExecutor(MultiprocessExecutor):
             compute_log_mode=self._compute_logs,
             db_connection_pool=self._db_connection_pool,
             synchronous_commit=self._synchronous_commit,
+            event_batching=self._event_batching,
+            event_batch_max_delay_s=self._event_batch_max_delay_s,
+            plan_cache=self._plan_cache,
         )
         pool = WarmPool(
             size=self._max_concurrent,

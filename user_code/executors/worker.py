@@ -58,6 +58,9 @@ class WorkerStatic(NamedTuple):
     compute_log_mode: str  # "instance" | "no_mirror"
     db_connection_pool: bool = True
     synchronous_commit: bool = True
+    event_batching: bool = True
+    event_batch_max_delay_s: float = 0.5
+    plan_cache: bool = True
 
 
 class StepTask(NamedTuple):
@@ -111,6 +114,8 @@ class WorkerState:
         self.instance = None
         self.job = None
         self._resolved_run_config = None
+        self.event_buffer = None
+        self._plans = None
         self.timings: dict[str, float] = {}
 
     def ensure_ready(self) -> None:
@@ -134,6 +139,12 @@ class WorkerState:
                 relax_event_commits(instance)
         # Touch the lazily-created storages so the first step doesn't pay for them.
         _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
+        if self.static.event_batching and self.static.db_connection_pool:
+            from user_code.executors.event_batching import install_step_event_buffer
+
+            self.event_buffer = install_step_event_buffer(
+                instance, self.static.event_batch_max_delay_s
+            )
         if self.static.compute_log_mode == "no_mirror":
             from user_code.executors.compute_logs import install_no_mirror_capture
 
@@ -141,6 +152,12 @@ class WorkerState:
         from dagster._core.system_config.objects import ResolvedRunConfig
 
         self._resolved_run_config = ResolvedRunConfig.build(job_def, self.static.run_config)
+        if self.static.plan_cache:
+            from user_code.executors.plan_cache import PlanCache
+
+            self._plans = PlanCache(
+                job_def, self._resolved_run_config, self.static.repository_load_data
+            )
         self.instance = instance
         self.job = job
         self.timings["init_s"] = time.perf_counter() - t0
@@ -150,6 +167,10 @@ class WorkerState:
         from dagster._core.execution.plan.state import KnownExecutionState
 
         assert self.job is not None
+        if self._plans is not None:
+            return self._plans.single_step_plan(
+                task.step_key, task.known_state or KnownExecutionState()
+            )
         # Same as dagster.create_execution_plan(), minus re-resolving the run config for
         # every step (it is the same job and the same config for the whole run).
         return ExecutionPlan.build(
@@ -161,6 +182,12 @@ class WorkerState:
         )
 
     def dispose(self) -> None:
+        if self.event_buffer is not None:
+            try:
+                self.event_buffer.close()
+            except Exception:
+                pass
+            self.event_buffer = None
         if self.instance is not None:
             try:
                 self.instance.dispose()
@@ -181,6 +208,18 @@ def _make_command(state: WorkerState, task: StepTask):
             state.ensure_ready()
             instance = state.instance
             run = state.static.dagster_run
+            buffer = state.event_buffer
+            if buffer is None:
+                yield from self._run(instance, run)
+                return
+            buffer.begin_step()
+            try:
+                yield from self._run(instance, run)
+            finally:
+                # Also on errors: the command's error/done events go out after this.
+                buffer.end_step()
+
+        def _run(self, instance, run) -> Iterator[Any]:
             log_manager = create_context_free_log_manager(instance, run)
             yield DagsterEvent.step_worker_started(
                 log_manager,

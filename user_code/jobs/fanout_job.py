@@ -4,8 +4,14 @@ import dagster as dg
 
 from user_code.deployment import build_executor
 
+CPUS_TAG = "limits/cpus"
+MEMORY_TAG = "limits/memory"
+
 fanout_job = dg.define_asset_job(
     name="fanout_job",
     selection=dg.AssetSelection.assets("input_records", "fanout_results", "fanout_report"),
     executor_def=build_executor(),
+    # What one fan-out run needs from the stack's run launcher (README, "Sizing runs"); the
+    # executor and the unit pool size themselves from the CPU quota this produces.
+    tags={CPUS_TAG: "2", MEMORY_TAG: "2g"},
 )
