@@ -55,11 +55,17 @@ ALL_METHODS = [
     "warm_pool",
     "warm_pool:mirror",
     "warm_pool:async_commit",
+    "warm_pool:no_batch",
+    "warm_pool:no_plan_cache",
+    "warm_pool:no_batch_no_cache",
     "cli",
     "stack",
 ]
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
-FANOUT_METHODS = {"in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror", "warm_pool:async_commit"}
+FANOUT_METHODS = {
+    "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror",
+    "warm_pool:async_commit", "warm_pool:no_batch", "warm_pool:no_plan_cache", "warm_pool:no_batch_no_cache",
+}  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
 
 
@@ -104,6 +110,9 @@ WARM_POOL_VARIANTS: dict[str, dict] = {
     "": {},
     "mirror": {"compute_logs": "instance"},
     "async_commit": {"synchronous_commit": False},
+    "no_batch": {"event_batching": False},
+    "no_plan_cache": {"plan_cache": False},
+    "no_batch_no_cache": {"event_batching": False, "plan_cache": False},
 }
 
 
@@ -310,6 +319,69 @@ def _chart(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _is_cpu(args) -> bool:
+    return args.workload == "fanout" or args.kind == "cpu"
+
+
+def _cpu_scaling(args) -> dict | None:
+    """bench.cpu_scaling in a fresh process (no Dagster): measured work and 2-process limit."""
+    spec = {
+        "workload": args.workload, "chunks": args.chunks, "seconds": args.seconds,
+        "records": args.records, "unit_work_ms": args.unit_work_ms,
+    }  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.cpu_scaling", json.dumps(spec)],
+        env=_env(tempfile.gettempdir()), cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=args.timeout,
+    )  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tqdm.write(f"[cpu_scaling] failed (rc={proc.returncode}):\n{proc.stderr[-2000:]}")
+        return None
+    return json.loads(lines[-1])
+
+
+def _merge_scaling(samples: list[dict]) -> dict | None:
+    if not samples:
+        return None
+    out = {k: min(s[k] for s in samples) for k in ("sequential_s", "bare_split_s", "alone_s")}
+    out["concurrent_s"] = min(s["concurrent_s"] for s in samples)
+    out["slowdown"] = min(s["slowdown"] for s in samples)
+    out["configured_work_s"] = samples[0]["configured_work_s"]
+    out["samples"] = samples
+    return out
+
+
+def _scaling_report(scaling: dict, rows: list[dict], cores: int) -> str:
+    work = scaling["configured_work_s"]
+    seq = scaling["sequential_s"]
+    bare = scaling["bare_split_s"]
+    lines = [
+        "cpu scaling (bare Python, no Dagster; min over samples):",
+        f"  1 process alone {scaling['alone_s']:.2f} s; 2 at once {scaling['concurrent_s']:.2f} s each "
+        f"-> slowdown x{scaling['slowdown']:.2f} per process",
+        f"  configured work {work:.2f} s; measured sequential work (same units, 1 process) {seq:.2f} s "
+        f"(x{seq / work:.2f} of configured)",
+        f"  bare 2-process split of the same units: {bare:.2f} s (nominal limit {seq / cores:.2f} s; "
+        f"bare efficiency {seq / cores / bare:.2f})",
+        "",
+        f"{'method':<22} | {'total min s':>11} | {'eff vs nominal':>14} | {'eff vs measured/2':>17} | {'eff vs bare 2-proc':>18}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for r in rows:
+        tmin = r.get("total_min_s")
+        if not tmin:
+            continue
+        par = r.get("parallelism", cores)
+        lines.append(
+            f"{r['method']:<22} | {tmin:>11.2f} | {work / cores / tmin:>14.2f} | "
+            f"{seq / cores / tmin:>17.2f} | {bare / tmin:>18.2f}" + ("   (1 slot)" if par == 1 else "")
+        )
+        r["efficiency_vs_measured_work"] = seq / cores / tmin
+        r["efficiency_vs_bare_2proc"] = bare / tmin
+    return "\n".join(lines)
+
+
 def _measure(results: dict[str, MethodResult], args, home: str, cores: int) -> None:
     todo = [(m, i) for i in range(args.repeat) for m in results if not results[m].skipped]
     label = (
@@ -357,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--out-dir", default=str(REPO_ROOT / "bench-results"))
     p.add_argument("--keep-home", action="store_true")
+    p.add_argument("--no-cpu-scaling", action="store_true", help="cpu workloads: skip the bare-Python scaling probe")
     args = p.parse_args(argv)
 
     if args.methods is None:
@@ -385,8 +458,13 @@ def main(argv: list[str] | None = None) -> int:
                 throwaway_postgres(args.postgres_image)
             )
         home = _make_home(postgres_url)  # sqlite unless postgres_url
+        scaling_samples = []
         try:
+            if _is_cpu(args) and not args.no_cpu_scaling:
+                scaling_samples += filter(None, [_cpu_scaling(args)])
             _measure(results, args, home, cores)
+            if _is_cpu(args) and not args.no_cpu_scaling:
+                scaling_samples += filter(None, [_cpu_scaling(args)])
         finally:
             if not args.keep_home:
                 shutil.rmtree(home, ignore_errors=True)
@@ -401,6 +479,11 @@ def main(argv: list[str] | None = None) -> int:
     title = f"{workload}, {cores} cores, {storage}"
     table, rows = _table(list(results.values()), args, cores)
     print(f"\n{title}, repeat={args.repeat}\n{table}")
+    scaling = _merge_scaling(scaling_samples)
+    if scaling:
+        scaling_table = _scaling_report(scaling, rows, cores)
+        print(f"\n{scaling_table}")
+        table = f"{table}\n\n{scaling_table}"
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -419,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         "postgres_image": (args.postgres_image or os.environ.get("POSTGRES_IMAGE")) if args.storage == "postgres" else None,
         "python": sys.version.split()[0],
         "title": title,
+        "cpu_scaling": scaling,
     }
     json_path = out_dir / f"{stamp}-{args.workload}.json"
     json_path.write_text(json.dumps({"meta": meta, "table": table, "results": rows}, indent=2), encoding="utf8")

@@ -48,6 +48,11 @@ def _types(entries):
 
 
 def _step_event(run, event_type, step_key="one", **kwargs):
+    from dagster._core.events import EngineEventData, StepSuccessData
+
+    defaults = {T.ENGINE_EVENT: EngineEventData(), T.STEP_SUCCESS: StepSuccessData(duration_ms=1.0)}
+    if event_type in defaults:
+        kwargs.setdefault("event_specific_data", defaults[event_type])
     return dg.DagsterEvent(
         event_type_value=event_type.value, job_name=run.job_name, step_key=step_key, **kwargs
     )
@@ -112,13 +117,13 @@ def test_special_events_flush_first_and_keep_dagsters_path(pg_instance, run):
             pg_instance, run, T.ASSET_MATERIALIZATION,
             event_specific_data=StepMaterializationData(materialization),
         )
-        _report(pg_instance, run, T.STEP_OUTPUT)
+        _report(pg_instance, run, T.ENGINE_EVENT, message="after")
         _report(pg_instance, run, T.STEP_SUCCESS)
         buffer.end_step()
     finally:
         buffer.close()
     stored = _stored(pg_instance, run.run_id)
-    assert _types(stored)[-4:] == [T.STEP_START, T.ASSET_MATERIALIZATION, T.STEP_OUTPUT, T.STEP_SUCCESS]
+    assert _types(stored)[-4:] == [T.STEP_START, T.ASSET_MATERIALIZATION, T.ENGINE_EVENT, T.STEP_SUCCESS]
     # Indexed by Dagster's normal store path (asset key table, latest materialization).
     latest = pg_instance.get_latest_materialization_event(dg.AssetKey("batched_key"))
     assert latest is not None and latest.run_id == run.run_id

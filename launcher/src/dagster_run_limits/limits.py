@@ -2,7 +2,7 @@
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -140,46 +140,37 @@ class RunLimits:
         return text
 
 
-def _apply_max(
-    requested: float, maximum: float | None, policy: LimitPolicy, tag: str, shown: str, cap: str
+def _resolve_one(
+    tags: Mapping[str, str],
+    tag: str,
+    parse: Callable[[str], float],
+    default: float,
+    maximum: float | None,
+    show: Callable[[float], str],
+    over_max: OverMax,
 ) -> tuple[float, str | None]:
+    """One limit: the tag's value (or the default), checked against the maximum."""
+    if tag not in tags:
+        return default, None
+    raw = tags[tag]
+    requested = parse(raw)
     if maximum is None or requested <= maximum:
         return requested, None
-    if policy.over_max == "reject":
-        raise RunLimitsError(f'{tag}: "{shown}" is above the operator maximum of {cap}')
-    return maximum, f"{tag} {shown} clamped to {cap}"
+    if over_max == "reject":
+        raise RunLimitsError(f'{tag}: "{raw}" is above the operator maximum of {show(maximum)}')
+    return maximum, f"{tag} {raw} clamped to {show(maximum)}"
 
 
 def resolve_run_limits(tags: Mapping[str, str], policy: LimitPolicy) -> RunLimits:
     """Limits for one run: tag values if present, else the policy's defaults, then the
     operator maximums applied (clamped or rejected as the policy says)."""
-    notes: list[str] = []
-
-    cpus = policy.default_cpus
-    if CPUS_TAG in tags:
-        raw = tags[CPUS_TAG]
-        cpus, note = _apply_max(
-            parse_cpus(raw),
-            policy.max_cpus,
-            policy,
-            CPUS_TAG,
-            raw,
-            f"{policy.max_cpus:g}" if policy.max_cpus is not None else "",
-        )
-        notes += [note] if note else []
-
-    memory = policy.default_memory
-    if MEMORY_TAG in tags:
-        raw = tags[MEMORY_TAG]
-        memory_f, note = _apply_max(
-            parse_memory(raw),
-            policy.max_memory,
-            policy,
-            MEMORY_TAG,
-            raw,
-            format_memory(policy.max_memory) if policy.max_memory is not None else "",
-        )
-        memory = int(memory_f)
-        notes += [note] if note else []
-
-    return RunLimits(cpus=cpus, memory=memory, pids_limit=policy.pids_limit, notes=tuple(notes))
+    cpus, cpus_note = _resolve_one(
+        tags, CPUS_TAG, parse_cpus, policy.default_cpus, policy.max_cpus,
+        lambda value: f"{value:g}", policy.over_max,
+    )  # fmt: skip
+    memory, memory_note = _resolve_one(
+        tags, MEMORY_TAG, parse_memory, policy.default_memory, policy.max_memory,
+        lambda value: format_memory(int(value)), policy.over_max,
+    )  # fmt: skip
+    notes = tuple(note for note in (cpus_note, memory_note) if note)
+    return RunLimits(cpus=cpus, memory=int(memory), pids_limit=policy.pids_limit, notes=notes)
