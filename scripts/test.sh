@@ -4,18 +4,5 @@
 # Extra arguments go to pytest, e.g. `./scripts/test.sh -m "not integration"` for unit only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-venv=.venv
-stamp=$venv/.requirements.sha256
-want=$(cat requirements/constraints.txt requirements/*.in | sha256sum | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[test] installing test dependencies into $venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    -c requirements/constraints.txt -r requirements/dev.in
-  echo "$want" > "$stamp"
-fi
-
-exec "$venv/bin/python" -m pytest "$@"
+bash scripts/venv.sh
+exec .venv/bin/python -m pytest "$@"

@@ -263,3 +263,24 @@ def test_plan_cache_isolates_in_place_resolution():
     # What ActiveExecution does when fan_out yields its dynamic outputs.
     plan.resolve({"fan_out": {"result": ["c0", "c1"]}})
     assert set(cache.full_plan(empty).step_dict) == full_before
+
+
+@pytest.mark.parametrize("job_name", ["failing_job", "retry_policy_job"])
+def test_failure_and_retry_events_same_with_and_without_batching(pg_instance, tmp_path, job_name):
+    job = getattr(J, job_name)
+    by_mode = {}
+    for batching in (True, False):
+        marker_dir = tmp_path / f"markers-{batching}"
+        marker_dir.mkdir()
+        cfg: dict = {"execution": {"config": {"event_batching": batching}}}
+        if job_name == "retry_policy_job":
+            cfg["ops"] = {"flaky_op_policy": {"config": {"marker_dir": str(marker_dir)}}}
+        with dg.execute_job(dg.reconstructable(job), instance=pg_instance, run_config=cfg) as result:
+            assert result.success == (job_name == "retry_policy_job")
+            by_mode[batching] = _events_by_step(pg_instance, result.run_id)
+    assert by_mode[True] == by_mode[False]
+    if job_name == "retry_policy_job":
+        types = by_mode[True]["flaky_op_policy"]
+        assert types.index(T.STEP_UP_FOR_RETRY) < types.index(T.STEP_RESTARTED) < types.index(T.STEP_SUCCESS)
+    else:
+        assert T.STEP_FAILURE in by_mode[True]["always_fails"]

@@ -15,7 +15,7 @@ round trip and one commit.
 
 When the buffer is written (before anything else can observe the step differently):
   * a step's terminal event (STEP_SUCCESS / STEP_FAILURE / STEP_UP_FOR_RETRY /
-    STEP_RESTARTED / STEP_SKIPPED) is appended and the buffer written *inside* the
+    STEP_SKIPPED) is appended and the buffer written *inside* the
     logging call, i.e. before the event is yielded back over the pipe to the
     orchestrator; later events of that step are written directly;
   * any event that is not plain (asset materializations / observations / failures /
@@ -50,15 +50,16 @@ if TYPE_CHECKING:
 def _event_types() -> tuple[frozenset[Any], frozenset[Any]]:
     from dagster._core.events import DagsterEventType as T
 
-    terminal = frozenset(
-        {T.STEP_SUCCESS, T.STEP_FAILURE, T.STEP_UP_FOR_RETRY, T.STEP_RESTARTED, T.STEP_SKIPPED}
-    )
+    # STEP_RESTARTED is not among them: it is a retry attempt's *first* event (logged
+    # instead of STEP_START, execute_step.core_dagster_event_sequence_for_step).
+    terminal = frozenset({T.STEP_SUCCESS, T.STEP_FAILURE, T.STEP_UP_FOR_RETRY, T.STEP_SKIPPED})
     # Types that EventLogStorage.store_event (sql + postgres) and handle_new_event treat
     # no differently from any other row.  Everything else takes the normal path.
     plain = frozenset(
         {
             T.STEP_WORKER_STARTED,
             T.STEP_START,
+            T.STEP_RESTARTED,
             T.STEP_INPUT,
             T.STEP_OUTPUT,
             T.LOADED_INPUT,
