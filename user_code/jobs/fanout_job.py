@@ -13,5 +13,7 @@ fanout_job = dg.define_asset_job(
     executor_def=build_executor(),
     # What one fan-out run needs from the stack's run launcher (README, "Sizing runs"); the
     # executor and the unit pool size themselves from the CPU quota this produces.
-    tags={CPUS_TAG: "2", MEMORY_TAG: "2g"},
+    # `fanout/size: heavy` queues it behind any other heavy run (dagster.yaml's run queue
+    # allows one at a time), so two fan-outs never split the host's cores between them.
+    tags={CPUS_TAG: "2", MEMORY_TAG: "2g", "fanout/size": "heavy"},
 )
