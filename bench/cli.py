@@ -15,7 +15,8 @@ then the next repeat) so drift on the host affects them alike.
 Methods: in_process, multiprocess_default (forkserver-less stock multiprocess),
 multiprocess_tuned (forkserver with preloads, as the stack's `multiprocess`), warm_pool
 (its defaults), warm_pool:mirror (compute_logs=instance), warm_pool:async_commit
-(synchronous_commit=false), cli (`dagster job execute`, warm pool), stack (GraphQL launch
+(synchronous_commit=false), warm_pool:no_batch / :no_plan_cache / :no_batch_no_cache
+(event_batching and/or plan_cache off), cli (`dagster job execute`, warm pool), stack (GraphQL launch
 of chunked_work_job on a running stack with tags limits/cpus=2, limits/memory=2g).
 
 Columns: total = wall time of the execute call (stack: launch -> SUCCESS);
@@ -24,6 +25,11 @@ container's CPUs would take); overhead = total - limit; per-step overhead =
 (total x parallelism - work) / steps, i.e. the worker-slot time each step costs on top
 of its work (parallelism 1 for in_process, cores otherwise; steps counted from the
 run's STEP_START events, chunks + 2 for cli/stack); efficiency = limit / total.
+cpu workloads (--kind cpu, fanout) also get bench/cpu_scaling.py's bare-Python probe
+(before and after the measurements): measured sequential work of the same units, their
+bare 2-process split, and the per-process slowdown of 2 concurrent CPU-bound processes;
+efficiency is then reported vs the nominal limit, vs measured work / cores and vs the
+bare 2-process time (--no-cpu-scaling skips it).
 """
 
 from __future__ import annotations
