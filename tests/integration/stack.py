@@ -105,9 +105,10 @@ class Stack:
         job_name: str,
         run_config: dict[str, Any] | None = None,
         tags: dict[str, str] | None = None,
+        asset_selection: list[str] | None = None,
     ) -> str:
         return self.client.submit_job_execution(
-            job_name, run_config=run_config or {}, tags=tags or {}
+            job_name, run_config=run_config or {}, tags=tags or {}, asset_selection=asset_selection
         )
 
     def wait_for_run(self, run_id: str, timeout: float = 300) -> str:

@@ -95,9 +95,25 @@ def test_each_run_succeeds_in_its_own_limited_container(
     assert len(ids) == len(finished_runs)
 
 
-def test_jobs_run_on_the_multiprocess_executor(stack: Stack, finished_runs: dict[str, str]) -> None:
+def test_asset_from_one_run_container_loads_in_the_next(
+    stack: Stack, finished_runs: dict[str, str]
+) -> None:
+    """fanout_report alone: its input, fanout_results, was written by the earlier run's
+    container to the shared IO volume and must load in this new container."""
+    run_id = stack.launch("fanout_job", asset_selection=["fanout_report"])
+    assert stack.wait_for_run(run_id) == "SUCCESS", stack.failure_messages(run_id)
+    assert stack.run_containers(run_id)[0].id not in {
+        c.id for r in finished_runs.values() for c in stack.run_containers(r)
+    }
+    messages = [e.get("message") or "" for e in stack.run_events(run_id)]
+    assert any('Loaded input "fanout_results"' in m for m in messages), messages
+
+
+def test_jobs_run_on_the_warm_pool_executor(stack: Stack, finished_runs: dict[str, str]) -> None:
+    """The stack's default executor: Dagster's multiprocess orchestration on warm workers."""
     for run_id in finished_runs.values():
         messages = [e.get("message") or "" for e in stack.run_events(run_id)]
+        assert any(m.startswith("Warm pool: started") for m in messages), messages[:10]
         assert any("multiprocess executor" in m for m in messages), messages[:10]
 
 
