@@ -153,3 +153,27 @@ def test_runs_are_stored_in_postgres_and_survive_a_webserver_restart(
                 raise
             time.sleep(1)
     assert listed == {i: "SUCCESS" for i in ids}
+
+
+def test_terminating_a_run_stops_its_container(stack: Stack) -> None:
+    """The UI's Terminate button: the webserver stops the run container through the Docker
+    socket, the warm workers are interrupted, and the run ends CANCELED."""
+    run_id = stack.launch(
+        "chunked_work_job",
+        {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 2, "chunk_seconds": 120}}}},
+    )
+    deadline = time.monotonic() + 120
+    while stack.client.get_run_status(run_id).value != "STARTED":
+        assert time.monotonic() < deadline, "run never started"
+        time.sleep(0.5)
+    while not any(
+        (e.get("stepKey") or "").startswith("run_one_chunk") and e["__typename"] == "ExecutionStepStartEvent"
+        for e in stack.run_events(run_id)
+    ):
+        assert time.monotonic() < deadline, "chunk steps never started"
+        time.sleep(0.5)
+    stack.client.terminate_run(run_id)
+    assert stack.wait_for_run(run_id, timeout=90) == "CANCELED", stack.failure_messages(run_id)
+    (container,) = stack.run_containers(run_id)
+    container.reload()
+    assert container.status == "exited"
