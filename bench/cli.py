@@ -16,8 +16,11 @@ Methods: in_process, multiprocess_default (forkserver-less stock multiprocess),
 multiprocess_tuned (forkserver with preloads, as the stack's `multiprocess`), warm_pool
 (its defaults), warm_pool:mirror (compute_logs=instance), warm_pool:async_commit
 (synchronous_commit=false), warm_pool:no_batch / :no_plan_cache / :no_batch_no_cache
-(event_batching and/or plan_cache off), cli (`dagster job execute`, warm pool), stack (GraphQL launch
-of chunked_work_job on a running stack with tags limits/cpus=2, limits/memory=2g).
+(event_batching and/or plan_cache off), warm_pool:no_inherit (workers build their own
+instance from the ref), warm_pool:eager_start (that plus the start event written before
+the first dispatch: the previous default), cli (`dagster job execute`, warm pool), stack (GraphQL launch
+of chunked_work_job on a running stack with tags limits/cpus=2, limits/memory=2g; with
+--workload fanout: fanout_job with the fanout run config and tag limits/cpus=2).
 
 Columns: total = wall time of the execute call (stack: launch -> SUCCESS);
 work = chunks x seconds; limit = work / cores (what a perfect executor on this
@@ -64,15 +67,20 @@ ALL_METHODS = [
     "warm_pool:no_batch",
     "warm_pool:no_plan_cache",
     "warm_pool:no_batch_no_cache",
+    "warm_pool:eager_start",
+    "warm_pool:no_inherit",
     "cli",
     "stack",
 ]
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
 FANOUT_METHODS = {
-    "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror",
+    "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror",
     "warm_pool:async_commit", "warm_pool:no_batch", "warm_pool:no_plan_cache", "warm_pool:no_batch_no_cache",
+    "warm_pool:eager_start", "warm_pool:no_inherit",
 }  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
+# fanout through the stack: fanout_job with the in-process fanout workload's run config.
+STACK_FANOUT_TAGS = {"limits/cpus": "2"}
 
 
 @dataclass
@@ -114,6 +122,10 @@ def _env(home: str) -> dict[str, str]:
 
 WARM_POOL_VARIANTS: dict[str, dict] = {
     "": {},
+    # the previous default: each worker builds its own instance from the ref, and the
+    # pool's start event is written before the first step is dispatched
+    "eager_start": {"inherit_instance": False, "defer_start_event": False},
+    "no_inherit": {"inherit_instance": False},
     "mirror": {"compute_logs": "instance"},
     "async_commit": {"synchronous_commit": False},
     "no_batch": {"event_batching": False},
@@ -205,7 +217,7 @@ def _stack_reachable(url: str) -> bool:
 def _run_stack(args) -> Outcome:
     from dagster_graphql import DagsterGraphQLClient
 
-    from bench.jobs import run_config
+    from bench.jobs import fanout_run_config, run_config
 
     parsed = urllib.parse.urlparse(args.stack_url)
     client = DagsterGraphQLClient(
@@ -213,14 +225,19 @@ def _run_stack(args) -> Outcome:
         port_number=parsed.port,
         use_https=parsed.scheme == "https",
     )
-    cfg = run_config(args.chunks, args.seconds, args.kind)
+    if args.workload == "fanout":
+        job_name, tags = args.stack_fanout_job, STACK_FANOUT_TAGS
+        cfg = fanout_run_config(args.records, args.unit_work_ms, args.unit_mode)
+    else:
+        job_name, tags = args.stack_job, STACK_TAGS
+        cfg = run_config(args.chunks, args.seconds, args.kind)
     t0 = time.perf_counter()
     run_id = client.submit_job_execution(
-        args.stack_job,
+        job_name,
         repository_location_name=args.stack_location,
         repository_name=args.stack_repository,
         run_config=cfg,
-        tags=STACK_TAGS,
+        tags=tags,
     )
     deadline = time.monotonic() + args.timeout
     status = None
@@ -431,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stack-location", default="fanout")
     p.add_argument("--stack-repository", default="__repository__")
     p.add_argument("--stack-job", default="chunked_work_job")
+    p.add_argument("--stack-fanout-job", default="fanout_job", help="fanout workload: job launched on the stack")
     p.add_argument("--cli-job", default="chunked_warm_pool")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--out-dir", default=str(REPO_ROOT / "bench-results"))

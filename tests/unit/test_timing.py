@@ -1,18 +1,23 @@
-import time
+from collections.abc import Callable, Iterator
 
 from user_code.lib.timing import StepTimer
 
 
+def _clock(ticks: list[float]) -> Callable[[], float]:
+    times: Iterator[float] = iter(ticks)
+    return lambda: next(times)
+
+
 def test_wall_includes_overhead_and_work_only_marked_parts() -> None:
-    timer = StepTimer()
-    time.sleep(0.02)
+    # start 0.0; working() from 1.0 to 3.0; metadata() at 5.0
+    timer = StepTimer(clock=_clock([0.0, 1.0, 3.0, 5.0]))
     with timer.working():
-        time.sleep(0.02)
-    timer.add_work(0.01)
+        pass
+    timer.add_work(0.5)
     values = timer.metadata()
-    assert 0.025 <= values["work_s"] < 0.1
-    assert values["wall_s"] >= 0.04
-    assert values["overhead_ratio"] == round(values["wall_s"] / values["work_s"], 4)
+    assert values["work_s"] == 2.5
+    assert values["wall_s"] == 5.0
+    assert values["overhead_ratio"] == 2.0
 
 
 def test_no_work_means_no_ratio_and_prefix_applies() -> None:

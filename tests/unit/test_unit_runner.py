@@ -35,7 +35,7 @@ def test_cpu_unit_cost_follows_work_ms() -> None:
     short = min(run_unit(UnitTask("r", 0, 2.0, "cpu", rate)).work_s for _ in range(3))
     long = min(run_unit(UnitTask("r", 0, 20.0, "cpu", rate)).work_s for _ in range(3))
     assert long > 4 * short
-    assert 0.005 < long < 0.2
+    assert long > 0.005
 
 
 def test_combine_digests_ignores_completion_order() -> None:

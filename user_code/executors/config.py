@@ -19,6 +19,10 @@ DEFAULT_SYNCHRONOUS_COMMIT = True
 DEFAULT_EVENT_BATCHING = True
 DEFAULT_EVENT_BATCH_MAX_DELAY_S = 0.5
 DEFAULT_PLAN_CACHE = True
+# fork: workers use the orchestrator's already-initialized DagsterInstance (see worker.py).
+DEFAULT_INHERIT_INSTANCE = True
+# The pool's start engine event is written once the first step runs, off the dispatch path.
+DEFAULT_DEFER_START_EVENT = True
 
 WARM_POOL_CONFIG: dict[str, Any] = {
     "max_concurrent": dg.Field(
@@ -110,6 +114,25 @@ WARM_POOL_CONFIG: dict[str, Any] = {
             "Workers build the run's full execution plan once per set of resolved dynamic "
             "mappings and cut each step's one-step plan from it, instead of rebuilding "
             "(and re-resolving every dynamic step) per step."
+        ),
+    ),
+    "inherit_instance": dg.Field(
+        bool,
+        default_value=DEFAULT_INHERIT_INSTANCE,
+        description=(
+            "start_method fork only: a worker uses the DagsterInstance it inherited from the "
+            "run worker (storages already set up; pooled connections are reopened in the "
+            "worker) instead of building a new one from the instance ref, which costs a "
+            "round of storage setup queries per worker before the first step can start."
+        ),
+    ),
+    "defer_start_event": dg.Field(
+        bool,
+        default_value=DEFAULT_DEFER_START_EVENT,
+        description=(
+            "Write the pool's 'Warm pool: started' engine event (worker pids, init times) "
+            "once the first step reports from its worker, instead of before the first step "
+            "is dispatched."
         ),
     ),
     "step_dependency_config": get_step_dependency_config_field(),

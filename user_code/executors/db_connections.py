@@ -53,6 +53,22 @@ def hold_connections(instance: DagsterInstance) -> None:
             multiprocessing.util.register_after_fork(engine, _forget_in_child)
 
 
+def forget_inherited_connections(instance: DagsterInstance) -> None:
+    """In a forked child: drop any pooled connection `instance`'s storages came with."""
+    for storage in _storages(instance):
+        engine = _engine_of(storage)
+        if engine is not None:
+            _forget_in_child(engine)
+
+
+def release_connections(instance: DagsterInstance) -> None:
+    """Close the storages' pooled connections of `instance` (and nothing else of it)."""
+    for storage in _storages(instance):
+        engine = _engine_of(storage)
+        if engine is not None:
+            engine.dispose()
+
+
 def relax_event_commits(instance: DagsterInstance) -> bool:
     """`SET synchronous_commit = off` on the event log's Postgres connections.
 

@@ -10,8 +10,10 @@ from dagster._core.execution.step_dependency_config import StepDependencyConfig
 
 from user_code.executors.config import (
     DEFAULT_COMPUTE_LOGS,
+    DEFAULT_DEFER_START_EVENT,
     DEFAULT_EVENT_BATCH_MAX_DELAY_S,
     DEFAULT_EVENT_BATCHING,
+    DEFAULT_INHERIT_INSTANCE,
     DEFAULT_PLAN_CACHE,
     DEFAULT_SYNCHRONOUS_COMMIT,
     WARM_POOL_CONFIG,
@@ -42,6 +44,8 @@ def warm_pool_executor(init_context: dg.InitExecutorContext) -> WarmPoolExecutor
             config.get("event_batch_max_delay_seconds", DEFAULT_EVENT_BATCH_MAX_DELAY_S)
         ),
         plan_cache=bool(config.get("plan_cache", DEFAULT_PLAN_CACHE)),
+        inherit_instance=bool(config.get("inherit_instance", DEFAULT_INHERIT_INSTANCE)),
+        defer_start_event=bool(config.get("defer_start_event", DEFAULT_DEFER_START_EVENT)),
         step_dependency_config=StepDependencyConfig.from_config(
             check.opt_nullable_dict_elem(config, "step_dependency_config")
         ),

@@ -30,8 +30,10 @@ from dagster._core.executor.multiprocess import MultiprocessExecutor
 from user_code.executors.config import (
     COMPUTE_LOG_MODES,
     DEFAULT_COMPUTE_LOGS,
+    DEFAULT_DEFER_START_EVENT,
     DEFAULT_EVENT_BATCH_MAX_DELAY_S,
     DEFAULT_EVENT_BATCHING,
+    DEFAULT_INHERIT_INSTANCE,
     DEFAULT_PLAN_CACHE,
     DEFAULT_SYNCHRONOUS_COMMIT,
     START_METHODS,
@@ -58,6 +60,8 @@ class WarmPoolExecutor(MultiprocessExecutor):
         event_batching: bool = DEFAULT_EVENT_BATCHING,
         event_batch_max_delay_s: float = DEFAULT_EVENT_BATCH_MAX_DELAY_S,
         plan_cache: bool = DEFAULT_PLAN_CACHE,
+        inherit_instance: bool = DEFAULT_INHERIT_INSTANCE,
+        defer_start_event: bool = DEFAULT_DEFER_START_EVENT,
         step_dependency_config: StepDependencyConfig = StepDependencyConfig.default(),
     ) -> None:
         super().__init__(
@@ -78,6 +82,8 @@ class WarmPoolExecutor(MultiprocessExecutor):
         self._event_batching = event_batching
         self._event_batch_max_delay_s = event_batch_max_delay_s
         self._plan_cache = plan_cache
+        self._inherit_instance = inherit_instance
+        self._defer_start_event = defer_start_event
 
     @property
     def max_concurrent(self) -> int:
@@ -107,6 +113,8 @@ class WarmPoolExecutor(MultiprocessExecutor):
             start_method=self._pool_start_method,
             preload_modules=self._preload_modules,
             termination_grace_seconds=self._termination_grace_seconds,
+            # fork only: the workers get this object, already set up, by inheritance.
+            inherited_instance=plan_context.instance if self._inherit_instance else None,
         )
         ctx_name = f"dagster-warm-pool-{uuid.uuid4().hex}"
         saved_start_method = self._start_method
@@ -114,35 +122,66 @@ class WarmPoolExecutor(MultiprocessExecutor):
             t.name for t in threading.enumerate() if t is not threading.current_thread()
         ]
         t0 = time.perf_counter()
+        orchestrator_pid = os.getpid()
         try:
             pool.start()
+            started_s = time.perf_counter() - t0
+            initial_pids = list(pool.worker_pids)
             if self._db_connection_pool:
                 # After the first fork so the workers inherit no open connection; later
                 # (replacement) forks drop it in the child, see db_connections.
                 hold_connections(plan_context.instance)
             mp_context._concrete_contexts[ctx_name] = PoolContext(pool)  # noqa: SLF001
             self._start_method = ctx_name
-            yield DagsterEvent.engine_event(
-                plan_context,
-                f"Warm pool: started {pool.size} worker(s) with {self._pool_start_method} "
-                f"in {time.perf_counter() - t0:.3f}s (pids {pool.worker_pids}, orchestrator "
-                f"pid {os.getpid()})",
-                EngineEventData(
-                    metadata={
-                        "worker_pids": dg.MetadataValue.text(str(pool.worker_pids)),
-                        "start_method": dg.MetadataValue.text(self._pool_start_method),
-                        "threads_at_fork": dg.MetadataValue.text(str(threads_at_fork)),
-                    }
-                ),
-            )
+            start_event_pending = True
+            if not self._defer_start_event:
+                start_event_pending = False
+                yield _start_event(plan_context, pool, initial_pids, started_s, threads_at_fork)
             for event in super().execute(plan_context, execution_plan):
                 yield event
+                # Deferred: the first event a worker sent means a step is running, so the
+                # orchestrator has time to spare; written before the first step's dispatch
+                # it would delay it.  Worker init times are known by then.
+                if start_event_pending and event.pid not in (None, orchestrator_pid):
+                    start_event_pending = False
+                    yield _start_event(plan_context, pool, initial_pids, started_s, threads_at_fork)
                 while pool.unreported_replacements:
                     yield _replacement_event(plan_context, pool.unreported_replacements.pop(0))
+            if start_event_pending:  # no step reached a worker (e.g. nothing to execute)
+                start_event_pending = False
+                yield _start_event(plan_context, pool, initial_pids, started_s, threads_at_fork)
         finally:
             self._start_method = saved_start_method
             mp_context._concrete_contexts.pop(ctx_name, None)  # noqa: SLF001
             pool.shutdown()
+
+
+def _start_event(
+    plan_context: PlanOrchestrationContext,
+    pool: WarmPool,
+    pids: list[int],
+    started_s: float,
+    threads_at_fork: list[str],
+) -> DagsterEvent:
+    init_s = {pid: s for pid, s in pool.worker_init_seconds().items() if pid in pids}
+    init = ", ".join(f"{v:.3f}" for v in init_s.values()) or "not reported yet"
+    return DagsterEvent.engine_event(
+        plan_context,
+        f"Warm pool: started {pool.size} worker(s) with {pool.start_method} "
+        f"in {started_s:.3f}s (pids {pids}, orchestrator pid {os.getpid()}; "
+        f"worker init {init} s)",
+        EngineEventData(
+            metadata={
+                "worker_pids": dg.MetadataValue.text(str(pids)),
+                "start_method": dg.MetadataValue.text(pool.start_method),
+                "threads_at_fork": dg.MetadataValue.text(str(threads_at_fork)),
+                "inherited_instance": dg.MetadataValue.bool(pool.inherits_instance),
+                "worker_init_s": dg.MetadataValue.text(
+                    str({pid: round(v, 4) for pid, v in init_s.items()})
+                ),
+            }
+        ),
+    )
 
 
 def _replacement_event(plan_context: PlanOrchestrationContext, r: Replacement) -> DagsterEvent:

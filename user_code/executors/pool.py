@@ -115,6 +115,7 @@ class WarmPool:
         start_method: str = "fork",
         preload_modules: Sequence[str] = (),
         termination_grace_seconds: float = 30.0,
+        inherited_instance: Any = None,
     ) -> None:
         self.size = max(1, size)
         self._static = static
@@ -131,8 +132,26 @@ class WarmPool:
         if start_method not in ("fork", "forkserver", "spawn"):
             raise check.CheckError(f"unknown start method {start_method!r}")
         self._mp = multiprocessing.get_context(start_method)
+        # Only a forked worker can be handed a live object (nothing is pickled).
+        self._inherited_instance = inherited_instance if start_method == "fork" else None
         if start_method == "forkserver":
             self._mp.set_forkserver_preload([*DEFAULT_PRELOAD, *self._preload])
+
+    @property
+    def start_method(self) -> str:
+        return self._start_method
+
+    @property
+    def inherits_instance(self) -> bool:
+        return self._inherited_instance is not None
+
+    def worker_init_seconds(self) -> dict[int, float]:
+        """pid -> one-time init time, for the workers that have reported ready so far."""
+        return {
+            w.pid: w.ready_info["init_s"]
+            for w in self._workers
+            if w.ready_info and "init_s" in w.ready_info
+        }
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -146,13 +165,15 @@ class WarmPool:
     def _spawn_worker(self) -> Worker:
         parent_conn, child_conn = self._mp.Pipe(duplex=True)
         close_fds: list[int] = []
+        args: tuple[Any, ...] = (child_conn, self._static)
         if self._start_method == "fork":
             # A forked worker inherits every other worker's pipe end; if it kept them,
             # a sibling's death would not show up as EOF.
             close_fds = [w.conn.fileno() for w in self._workers] + [parent_conn.fileno()]
+            args = (child_conn, self._static, close_fds, self._inherited_instance)
         process = self._mp.Process(
             target=worker_main,
-            args=(child_conn, self._static, close_fds),
+            args=args,
             name="dagster-warm-worker",
             daemon=False,  # a step may start its own process pool (daemons cannot)
         )

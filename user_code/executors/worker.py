@@ -1,8 +1,9 @@
 """The warm worker process: one per pool slot, alive for a whole run.
 
 A worker is started once (fork from the run worker, or forkserver/spawn), builds the
-expensive per-run state once -- the DagsterInstance from the run's instance ref, the
-reconstructed job definition, the resolved run config -- and then executes one step
+expensive per-run state once -- the DagsterInstance (fork: the run worker's, inherited;
+otherwise built from the run's instance ref), the reconstructed job definition, the
+resolved run config -- and then executes one step
 per task message it receives, exactly like Dagster's multiprocess child
 (`MultiprocessExecutorChildProcessCommand`) would: STEP_WORKER_STARTED, then
 `execute_plan_iterator` over a single-step plan.  Events go back to the orchestrator
@@ -107,10 +108,20 @@ class _PipeQueue:
 
 
 class WorkerState:
-    """Per-worker cache of instance / job / resolved config."""
+    """Per-worker cache of instance / job / resolved config.
 
-    def __init__(self, static: WorkerStatic):
+    `inherited_instance` (fork only): the orchestrator's DagsterInstance as this process
+    inherited it.  Its storages are already created and checked (a new instance from the
+    ref repeats that: several queries on fresh connections per storage, ~0.1-0.2 s per
+    worker on Postgres, all before the first step).  No connection comes with it: the
+    first fork happens before the orchestrator pools any, and a later (replacement) fork
+    drops the orchestrator's pooled ones in the child (db_connections).  Whatever this
+    worker changes on it (pooled engines, event buffer, log capture) is its own copy.
+    """
+
+    def __init__(self, static: WorkerStatic, inherited_instance: Any = None):
         self.static = static
+        self._inherited_instance = inherited_instance
         self.instance = None
         self.job = None
         self._resolved_run_config = None
@@ -126,7 +137,14 @@ class WorkerState:
         t0 = time.perf_counter()
         for module in self.static.preload_modules:
             __import__(module)
-        instance = DagsterInstance.from_ref(self.static.instance_ref)
+        if self._inherited_instance is not None:
+            from user_code.executors.db_connections import forget_inherited_connections
+
+            instance = self._inherited_instance
+            forget_inherited_connections(instance)  # normally none (NullPool), but be sure
+            self.timings["inherited_instance"] = 1.0
+        else:
+            instance = DagsterInstance.from_ref(self.static.instance_ref)
         job = self.static.recon_job
         if self.static.repository_load_data is not None:
             job = job.with_repository_load_data(self.static.repository_load_data)
@@ -190,7 +208,14 @@ class WorkerState:
             self.event_buffer = None
         if self.instance is not None:
             try:
-                self.instance.dispose()
+                if self.instance is self._inherited_instance:
+                    # Not ours to dispose (its launcher, watchers, ... belong to the
+                    # orchestrator); only close the connections this worker opened.
+                    from user_code.executors.db_connections import release_connections
+
+                    release_connections(self.instance)
+                else:
+                    self.instance.dispose()
             except Exception:
                 pass
             self.instance = None
@@ -245,8 +270,9 @@ def worker_main(
     conn: Connection,
     static: WorkerStatic,
     close_fds: Sequence[int] = (),
+    inherited_instance: Any = None,
 ) -> None:
-    """Entry point of a warm worker process."""
+    """Entry point of a warm worker process (`inherited_instance`: fork only)."""
     for fd in close_fds:  # fork: drop inherited orchestrator-side pipe ends
         try:
             os.close(fd)
@@ -258,7 +284,7 @@ def worker_main(
     from dagster._utils.error import serializable_error_info_from_exc_info
     from dagster._utils.interrupts import capture_interrupts, pop_captured_interrupt
 
-    state = WorkerState(static)
+    state = WorkerState(static, inherited_instance)
     profile_dir = os.environ.get("WARM_POOL_PROFILE_DIR")  # diagnostics: cProfile per worker
     profiler = None
     if profile_dir:

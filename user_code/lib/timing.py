@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -13,18 +13,19 @@ class StepTimer:
     wall - work is what the step spent on orchestration, IO and pool overhead.
     """
 
-    def __init__(self) -> None:
-        self._wall_start = time.perf_counter()
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._wall_start = clock()
         self._cpu_start = time.process_time()
         self.work_s = 0.0
 
     @contextmanager
     def working(self) -> Iterator[None]:
-        started = time.perf_counter()
+        started = self._clock()
         try:
             yield
         finally:
-            self.work_s += time.perf_counter() - started
+            self.work_s += self._clock() - started
 
     def add_work(self, seconds: float) -> None:
         """Credit work measured elsewhere (e.g. inside pool workers)."""
@@ -33,7 +34,7 @@ class StepTimer:
     def metadata(self, prefix: str = "") -> dict[str, float]:
         """wall_s, work_s, cpu_s (this process) and overhead_ratio, keys optionally prefixed
         so a step whose own results use those names can still carry its timing."""
-        wall = time.perf_counter() - self._wall_start
+        wall = self._clock() - self._wall_start
         values = {
             "wall_s": round(wall, 6),
             "work_s": round(self.work_s, 6),
