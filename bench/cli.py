@@ -146,9 +146,9 @@ def _execution_for(method: str, cores: int) -> dict | None:
 Outcome = tuple[bool, float, float | None, int | None]
 
 
-def _run_python(method: str, args, home: str, cores: int) -> Outcome:
-    spec = {
-        "method": method,
+def _workload_fields(args) -> dict:
+    """What defines the workload: sent to each measured process and kept in the JSON."""
+    return {
         "workload": args.workload,
         "chunks": args.chunks,
         "seconds": args.seconds,
@@ -156,6 +156,13 @@ def _run_python(method: str, args, home: str, cores: int) -> Outcome:
         "records": args.records,
         "unit_work_ms": args.unit_work_ms,
         "unit_mode": args.unit_mode,
+    }
+
+
+def _run_python(method: str, args, home: str, cores: int) -> Outcome:
+    spec = {
+        "method": method,
+        **_workload_fields(args),
         "execution": _execution_for(method, cores),
     }
     proc = subprocess.run(
@@ -513,13 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta = {
-        "workload": args.workload,
-        "chunks": args.chunks,
-        "seconds": args.seconds,
-        "kind": args.kind,
-        "records": args.records,
-        "unit_work_ms": args.unit_work_ms,
-        "unit_mode": args.unit_mode,
+        **_workload_fields(args),
         "repeat": args.repeat,
         "cores": cores,
         "storage": storage,
