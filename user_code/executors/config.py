@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -137,3 +139,48 @@ WARM_POOL_CONFIG: dict[str, Any] = {
     ),
     "step_dependency_config": get_step_dependency_config_field(),
 }
+
+
+@dataclass(frozen=True)
+class WarmPoolOptions:
+    """How the pool and its workers run: one object from run config to every worker."""
+
+    start_method: str = "fork"
+    preload_modules: tuple[str, ...] = ()
+    termination_grace_seconds: float = 30.0
+    compute_logs: str = DEFAULT_COMPUTE_LOGS
+    db_connection_pool: bool = True
+    synchronous_commit: bool = DEFAULT_SYNCHRONOUS_COMMIT
+    event_batching: bool = DEFAULT_EVENT_BATCHING
+    event_batch_max_delay_s: float = DEFAULT_EVENT_BATCH_MAX_DELAY_S
+    plan_cache: bool = DEFAULT_PLAN_CACHE
+    inherit_instance: bool = DEFAULT_INHERIT_INSTANCE
+    defer_start_event: bool = DEFAULT_DEFER_START_EVENT
+
+    def __post_init__(self) -> None:
+        if self.start_method not in START_METHODS:
+            raise ValueError(f"bad start_method {self.start_method!r}, one of {START_METHODS}")
+        if self.compute_logs not in COMPUTE_LOG_MODES:
+            raise ValueError(f"bad compute_logs {self.compute_logs!r}, one of {COMPUTE_LOG_MODES}")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
+        """From the executor's processed run config (WARM_POOL_CONFIG)."""
+        defaults = cls()
+        return cls(
+            start_method=config.get("start_method", defaults.start_method),
+            preload_modules=tuple(config.get("preload_modules") or ()),
+            termination_grace_seconds=float(
+                config.get("termination_grace_seconds", defaults.termination_grace_seconds)
+            ),
+            compute_logs=config.get("compute_logs", defaults.compute_logs),
+            db_connection_pool=bool(config.get("db_connection_pool", defaults.db_connection_pool)),
+            synchronous_commit=bool(config.get("synchronous_commit", defaults.synchronous_commit)),
+            event_batching=bool(config.get("event_batching", defaults.event_batching)),
+            event_batch_max_delay_s=float(
+                config.get("event_batch_max_delay_seconds", defaults.event_batch_max_delay_s)
+            ),
+            plan_cache=bool(config.get("plan_cache", defaults.plan_cache)),
+            inherit_instance=bool(config.get("inherit_instance", defaults.inherit_instance)),
+            defer_start_event=bool(config.get("defer_start_event", defaults.defer_start_event)),
+        )

@@ -14,12 +14,11 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from multiprocessing import context as mp_context
 from typing import Any
 
 import dagster as dg
-from dagster import _check as check
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.context.system import PlanOrchestrationContext
 from dagster._core.execution.plan.plan import ExecutionPlan
@@ -27,17 +26,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.execution.step_dependency_config import StepDependencyConfig
 from dagster._core.executor.multiprocess import MultiprocessExecutor
 
-from user_code.executors.config import (
-    COMPUTE_LOG_MODES,
-    DEFAULT_COMPUTE_LOGS,
-    DEFAULT_DEFER_START_EVENT,
-    DEFAULT_EVENT_BATCH_MAX_DELAY_S,
-    DEFAULT_EVENT_BATCHING,
-    DEFAULT_INHERIT_INSTANCE,
-    DEFAULT_PLAN_CACHE,
-    DEFAULT_SYNCHRONOUS_COMMIT,
-    START_METHODS,
-)
+from user_code.executors.config import WarmPoolOptions
 from user_code.executors.db_connections import hold_connections
 from user_code.executors.pool import Replacement, WarmPool
 from user_code.executors.stand_ins import PoolContext
@@ -51,17 +40,7 @@ class WarmPoolExecutor(MultiprocessExecutor):
         retries: RetryMode,
         max_concurrent: int | None = None,
         tag_concurrency_limits: list[dict[str, Any]] | None = None,
-        start_method: str = "fork",
-        preload_modules: Sequence[str] | None = None,
-        termination_grace_seconds: float = 30.0,
-        compute_logs: str = DEFAULT_COMPUTE_LOGS,
-        db_connection_pool: bool = True,
-        synchronous_commit: bool = DEFAULT_SYNCHRONOUS_COMMIT,
-        event_batching: bool = DEFAULT_EVENT_BATCHING,
-        event_batch_max_delay_s: float = DEFAULT_EVENT_BATCH_MAX_DELAY_S,
-        plan_cache: bool = DEFAULT_PLAN_CACHE,
-        inherit_instance: bool = DEFAULT_INHERIT_INSTANCE,
-        defer_start_event: bool = DEFAULT_DEFER_START_EVENT,
+        options: WarmPoolOptions = WarmPoolOptions(),
         step_dependency_config: StepDependencyConfig = StepDependencyConfig.default(),
     ) -> None:
         super().__init__(
@@ -71,19 +50,7 @@ class WarmPoolExecutor(MultiprocessExecutor):
             start_method=None,  # replaced by the pool's context name in execute()
             step_dependency_config=step_dependency_config,
         )
-        check.invariant(start_method in START_METHODS, f"bad start_method {start_method}")
-        check.invariant(compute_logs in COMPUTE_LOG_MODES, f"bad compute_logs {compute_logs}")
-        self._pool_start_method = start_method
-        self._preload_modules = list(preload_modules or [])
-        self._termination_grace_seconds = termination_grace_seconds
-        self._compute_logs = compute_logs
-        self._db_connection_pool = db_connection_pool
-        self._synchronous_commit = synchronous_commit
-        self._event_batching = event_batching
-        self._event_batch_max_delay_s = event_batch_max_delay_s
-        self._plan_cache = plan_cache
-        self._inherit_instance = inherit_instance
-        self._defer_start_event = defer_start_event
+        self._options = options
 
     @property
     def max_concurrent(self) -> int:
@@ -92,6 +59,7 @@ class WarmPoolExecutor(MultiprocessExecutor):
     def execute(
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
+        options = self._options
         static = WorkerStatic(
             instance_ref=plan_context.instance.get_ref(),
             recon_job=plan_context.reconstructable_job,
@@ -99,22 +67,16 @@ class WarmPoolExecutor(MultiprocessExecutor):
             run_config=plan_context.run_config,
             repository_load_data=execution_plan.repository_load_data,
             orchestrator_pid=os.getpid(),
-            preload_modules=tuple(self._preload_modules),
-            compute_log_mode=self._compute_logs,
-            db_connection_pool=self._db_connection_pool,
-            synchronous_commit=self._synchronous_commit,
-            event_batching=self._event_batching,
-            event_batch_max_delay_s=self._event_batch_max_delay_s,
-            plan_cache=self._plan_cache,
+            options=options,
         )
         pool = WarmPool(
             size=self._max_concurrent,
             static=static,
-            start_method=self._pool_start_method,
-            preload_modules=self._preload_modules,
-            termination_grace_seconds=self._termination_grace_seconds,
+            start_method=options.start_method,
+            preload_modules=options.preload_modules,
+            termination_grace_seconds=options.termination_grace_seconds,
             # fork only: the workers get this object, already set up, by inheritance.
-            inherited_instance=plan_context.instance if self._inherit_instance else None,
+            inherited_instance=plan_context.instance if options.inherit_instance else None,
         )
         ctx_name = f"dagster-warm-pool-{uuid.uuid4().hex}"
         saved_start_method = self._start_method
@@ -127,14 +89,14 @@ class WarmPoolExecutor(MultiprocessExecutor):
             pool.start()
             started_s = time.perf_counter() - t0
             initial_pids = list(pool.worker_pids)
-            if self._db_connection_pool:
+            if options.db_connection_pool:
                 # After the first fork so the workers inherit no open connection; later
                 # (replacement) forks drop it in the child, see db_connections.
                 hold_connections(plan_context.instance)
             mp_context._concrete_contexts[ctx_name] = PoolContext(pool)  # noqa: SLF001
             self._start_method = ctx_name
             start_event_pending = True
-            if not self._defer_start_event:
+            if not options.defer_start_event:
                 start_event_pending = False
                 yield _start_event(plan_context, pool, initial_pids, started_s, threads_at_fork)
             for event in super().execute(plan_context, execution_plan):

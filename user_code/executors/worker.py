@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from dagster._core.instance.ref import InstanceRef
     from dagster._core.storage.dagster_run import DagsterRun
 
+    from user_code.executors.config import WarmPoolOptions
+
 # Messages worker -> orchestrator: (kind, task_id, payload)
 MSG_EVENT = "ev"
 MSG_DONE = "done"
@@ -55,13 +57,7 @@ class WorkerStatic(NamedTuple):
     run_config: Mapping[str, object]
     repository_load_data: RepositoryLoadData | None
     orchestrator_pid: int
-    preload_modules: Sequence[str]
-    compute_log_mode: str  # "instance" | "no_mirror"
-    db_connection_pool: bool = True
-    synchronous_commit: bool = True
-    event_batching: bool = True
-    event_batch_max_delay_s: float = 0.5
-    plan_cache: bool = True
+    options: WarmPoolOptions
 
 
 class StepTask(NamedTuple):
@@ -135,7 +131,7 @@ class WorkerState:
         from dagster._core.instance import DagsterInstance
 
         t0 = time.perf_counter()
-        for module in self.static.preload_modules:
+        for module in self.static.options.preload_modules:
             __import__(module)
         if self._inherited_instance is not None:
             from user_code.executors.db_connections import forget_inherited_connections
@@ -149,28 +145,28 @@ class WorkerState:
         if self.static.repository_load_data is not None:
             job = job.with_repository_load_data(self.static.repository_load_data)
         job_def = job.get_definition()  # import user code + build the definition once
-        if self.static.db_connection_pool:
+        if self.static.options.db_connection_pool:
             from user_code.executors.db_connections import hold_connections, relax_event_commits
 
             hold_connections(instance)
-            if not self.static.synchronous_commit:
+            if not self.static.options.synchronous_commit:
                 relax_event_commits(instance)
         # Touch the lazily-created storages so the first step doesn't pay for them.
         _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
-        if self.static.event_batching and self.static.db_connection_pool:
+        if self.static.options.event_batching and self.static.options.db_connection_pool:
             from user_code.executors.event_batching import install_step_event_buffer
 
             self.event_buffer = install_step_event_buffer(
-                instance, self.static.event_batch_max_delay_s
+                instance, self.static.options.event_batch_max_delay_s
             )
-        if self.static.compute_log_mode == "no_mirror":
+        if self.static.options.compute_logs == "no_mirror":
             from user_code.executors.compute_logs import install_no_mirror_capture
 
             install_no_mirror_capture(instance)
         from dagster._core.system_config.objects import ResolvedRunConfig
 
         self._resolved_run_config = ResolvedRunConfig.build(job_def, self.static.run_config)
-        if self.static.plan_cache:
+        if self.static.options.plan_cache:
             from user_code.executors.plan_cache import PlanCache
 
             self._plans = PlanCache(
