@@ -207,7 +207,7 @@ def test_job_events_same_with_and_without_batching(pg_instance):
         }
         with dg.execute_job(dg.reconstructable(J.batching_job), instance=pg_instance, run_config=cfg) as result:
             assert result.success
-            assert result.output_for_node("sums_logged") == 6
+            assert result.output_for_node("total") == 6
             run_id = result.run_id
         steps = _events_by_step(pg_instance, run_id)
         by_mode[batching] = steps

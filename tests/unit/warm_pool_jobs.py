@@ -285,11 +285,6 @@ def logs_and_materializes(context: dg.OpExecutionContext, x: int) -> int:
     return x
 
 
-@dg.op
-def sums_logged(values: list[int]) -> int:
-    return sum(values)
-
-
 @dg.job(executor_def=warm_pool_executor)
 def batching_job():
-    sums_logged(fan_out_logged().map(logs_and_materializes).collect())
+    total(fan_out_logged().map(logs_and_materializes).collect())
