@@ -113,9 +113,38 @@ def test_invalid_tag_is_refused_even_with_clamping() -> None:
         ({"default_memory": "8g", "max_memory": "4g"}, "default_memory 8 GiB is above"),
         ({"over_max": "ignore"}, 'over_max: "ignore"'),
         ({"default_cpus": "many"}, 'default_cpus: "many"'),
+        ({"default_memory": "128m", "min_memory": "160m"}, "default_memory 128 MiB is below min_memory"),
+        ({"max_memory": "100m", "default_memory": "100m", "min_memory": "160m"}, "is below min_memory"),
     ],
 )
 def test_operator_policy_errors_are_clear(kwargs: dict[str, str], message: str) -> None:
     settings = {"default_cpus": "1", "default_memory": "1g", **kwargs}
     with pytest.raises(RunLimitsError, match=message):
         LimitPolicy.from_strings(**settings)
+
+
+FLOORED = LimitPolicy.from_strings(
+    default_cpus="1", default_memory="1g", max_memory="4g", min_memory="160m"
+)
+
+
+@pytest.mark.parametrize("text", ["64m", "159m", "0.1g"])
+def test_memory_below_the_floor_is_refused_with_the_floor(text: str) -> None:
+    with pytest.raises(RunLimitsError) as error:
+        resolve_run_limits({MEMORY_TAG: text}, FLOORED)
+    assert str(error.value) == (
+        f'limits/memory: "{text}" is below the 160 MiB a run worker needs to start; '
+        'ask for at least "160m"'
+    )
+
+
+@pytest.mark.parametrize(("text", "size"), [("160m", 160 * MiB), ("1g", GiB), ("9g", 4 * GiB)])
+def test_memory_at_or_above_the_floor_is_accepted(text: str, size: int) -> None:
+    assert resolve_run_limits({MEMORY_TAG: text}, FLOORED).memory == size
+
+
+def test_floor_tag_value_rounds_up_to_whole_mebibytes() -> None:
+    from dagster_run_limits.limits import floor_tag_value
+
+    assert floor_tag_value(160 * MiB) == "160m"
+    assert floor_tag_value(160 * MiB + 1) == "161m"

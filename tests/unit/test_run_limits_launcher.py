@@ -70,3 +70,32 @@ def test_config_values_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     processed = process_config(LimitedDockerRunLauncher.config_type(), config)
     launcher = LimitedDockerRunLauncher.from_config_value(None, processed.value)
     assert launcher.get_container_context(_run({})).container_kwargs["nano_cpus"] == 500_000_000
+
+
+def test_a_failed_pull_of_a_missing_image_is_recognised() -> None:
+    """DockerRunLauncher pulls when `create` says ImageNotFound; the pull's own error (no
+    registry, or the proxy refusing it) carries the ImageNotFound as its context."""
+    import docker.errors
+
+    from dagster_run_limits.launcher import _is_image_not_found
+
+    try:
+        try:
+            raise docker.errors.ImageNotFound("No such image: x")
+        except docker.errors.ImageNotFound:
+            raise docker.errors.APIError("403 Client Error: Forbidden") from None
+    except docker.errors.APIError as error:
+        pull_error = error
+    assert pull_error.__context__ is not None
+    assert _is_image_not_found(pull_error)
+    assert not _is_image_not_found(docker.errors.APIError("500 Server Error"))
+
+
+def test_floor_comes_from_config() -> None:
+    from dagster._config import process_config
+
+    config = {**CONFIG, "limits": {**CONFIG["limits"], "min_memory": "160m"}}
+    processed = process_config(LimitedDockerRunLauncher.config_type(), config)
+    launcher = LimitedDockerRunLauncher.from_config_value(None, processed.value)
+    with pytest.raises(RunLimitsError, match='ask for at least "160m"'):
+        launcher.resolve_limits(_run({MEMORY_TAG: "64m"}))

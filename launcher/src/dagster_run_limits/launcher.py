@@ -6,18 +6,36 @@ from typing import Any
 import docker
 import docker.errors
 from dagster import Field, IntSource, StringSource
-from dagster._core.launcher.base import LaunchRunContext, ResumeRunContext
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.events import JobFailureData, RunFailureReason
+from dagster._core.launcher.base import (
+    CheckRunHealthResult,
+    LaunchRunContext,
+    ResumeRunContext,
+    WorkerStatus,
+)
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+from dagster._core.storage.tags import MAX_RETRIES_TAG
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from dagster_docker.utils import DOCKER_CONFIG_SCHEMA
+from docker.models.containers import Container
 from typing_extensions import Self
 
 from dagster_run_limits.cleanup import remove_old_run_containers
+from dagster_run_limits.container_death import (
+    ContainerDeath,
+    describe_container_death,
+    describe_missing_image,
+)
 from dagster_run_limits.limits import LimitPolicy, RunLimits, resolve_run_limits
+from dagster_run_limits.start_watch import PeriodicCheck, dead_starting_runs
 
 STACK_LABEL = "dagster-fanout/stack"
+# Set on a run that failed because its container died; says which cause (see container_death).
+FAILURE_CAUSE_TAG = "dagster-fanout/failure-cause"
+# Lines of a dead container's output quoted in the run's failure message.
+LOG_TAIL_LINES = 8
 
 LIMITS_SCHEMA = {
     "default_cpus": Field(StringSource, default_value="1", description="CPUs for an untagged run."),
@@ -35,6 +53,11 @@ LIMITS_SCHEMA = {
         StringSource,
         default_value="clamp",
         description='"clamp" a request above the maximum down to it, or "reject" the run.',
+    ),
+    "min_memory": Field(
+        StringSource,
+        is_required=False,
+        description="Least memory a run may ask for: what a run worker needs to start.",
     ),
 }
 
@@ -57,6 +80,7 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         mounts: Sequence[Mapping[str, Any]] | None = None,
         stack_name: str | None = None,
         keep_exited_containers: int = 20,
+        start_watch_interval_seconds: float = 1.0,
         **docker_config: Any,
     ) -> None:
         limits = dict(limits or {})
@@ -67,10 +91,16 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             max_memory=limits.get("max_memory"),
             pids_limit=limits.get("pids_limit"),
             over_max=limits.get("over_max", "clamp"),
+            min_memory=limits.get("min_memory"),
         )
         self.mounts = list(mounts or [])
         self.stack_name = stack_name
         self.keep_exited_containers = keep_exited_containers
+        self._start_watch = PeriodicCheck(
+            self.fail_runs_whose_container_died_at_start,
+            interval_seconds=start_watch_interval_seconds,
+            name="run-start-watch",
+        )
         super().__init__(inst_data=inst_data, **docker_config)
 
     @classmethod
@@ -88,6 +118,11 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
                 IntSource,
                 default_value=20,
                 description="Exited run containers kept for inspection; older ones are removed.",
+            ),
+            "start_watch_interval_seconds": Field(
+                float,
+                default_value=1.0,
+                description="How often to look for STARTING runs whose container has died.",
             ),
         }
 
@@ -126,13 +161,72 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         )
 
     def launch_run(self, context: LaunchRunContext) -> None:
+        # Only the process that launches runs (the daemon) watches their start.
+        self._start_watch.ensure_started()
         self._report_limits(context.dagster_run)
-        super().launch_run(context)
+        try:
+            super().launch_run(context)
+        except docker.errors.DockerException as error:
+            if not _is_image_not_found(error):
+                raise
+            death = describe_missing_image(self._image_of(context))
+            self.fail_run(context.dagster_run, death)
+            # The daemon logs this and, seeing the run already FAILURE, moves on.
+            raise RuntimeError(death.message) from error
         self._cleanup()
 
     def resume_run(self, context: ResumeRunContext) -> None:
         self._report_limits(context.dagster_run)
         super().resume_run(context)
+
+    def _image_of(self, context: LaunchRunContext) -> str:
+        origin = context.job_code_origin
+        image = origin.repository_origin.container_image if origin else None
+        return image or self.image or "(no image configured)"
+
+    # --- Run containers that die --------------------------------------------------------
+
+    def fail_run(self, run: DagsterRun, death: ContainerDeath, output: str = "") -> None:
+        """Marks the run FAILURE with the cause. A failure that would only repeat carries
+        `dagster/max_retries: 0`, set before the failure is reported because Dagster decides
+        on a retry (the `dagster/will_retry` tag) when it stores the failure event."""
+        tags = {FAILURE_CAUSE_TAG: death.cause}
+        if not death.retryable:
+            tags[MAX_RETRIES_TAG] = "0"
+        self._instance.add_run_tags(run.run_id, tags)
+        message = death.message + (f"\nLast output of the container:\n{output}" if output else "")
+        self._instance.report_run_failed(
+            run,
+            message,
+            JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION),
+        )
+
+    def fail_runs_whose_container_died_at_start(self) -> None:
+        for run, container in dead_starting_runs(self._instance, docker.client.from_env):
+            current = self._instance.get_run_by_id(run.run_id)
+            # The run worker may have reported in between; then run monitoring owns it.
+            if current is None or current.status != DagsterRunStatus.STARTING:
+                continue
+            death = _death_of(container, phase="before the run started")
+            self.fail_run(current, death, _output_tail(container))
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        # Called by run monitoring for STARTED runs, in the daemon: also keeps the start
+        # watch alive after a daemon restart.
+        self._start_watch.ensure_started()
+        result = super().check_run_worker_health(run)
+        if result.status != WorkerStatus.FAILED:
+            return result
+        container = self._get_container(run)
+        if container is None:
+            return result
+        death = _death_of(container, phase="while the run was executing")
+        tags = {FAILURE_CAUSE_TAG: death.cause}
+        if not death.retryable:
+            # Monitoring reports the failure right after this returns; see fail_run.
+            tags[MAX_RETRIES_TAG] = "0"
+        self._instance.add_run_tags(run.run_id, tags)
+        return CheckRunHealthResult(WorkerStatus.FAILED, msg=death.message)
 
     def _cleanup(self) -> None:
         if not self.stack_name:
@@ -145,3 +239,28 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         except docker.errors.DockerException:
             # Cleanup is housekeeping: a failure here must never fail the launched run.
             pass
+
+
+def _death_of(container: Container, phase: str) -> ContainerDeath:
+    attrs = container.attrs
+    memory = (attrs.get("HostConfig") or {}).get("Memory") or None
+    return describe_container_death(attrs.get("State") or {}, memory, phase)
+
+
+def _output_tail(container: Container) -> str:
+    try:
+        raw = container.logs(tail=LOG_TAIL_LINES)
+    except docker.errors.DockerException:
+        return ""
+    return raw.decode("utf-8", errors="replace").strip()
+
+
+def _is_image_not_found(error: BaseException) -> bool:
+    """DockerRunLauncher pulls an image that is missing; with no registry (or a Docker proxy
+    that refuses pulls) the pull fails, with the ImageNotFound from `create` as its context."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, docker.errors.ImageNotFound):
+            return True
+        seen = seen.__context__
+    return False

@@ -64,6 +64,11 @@ def format_memory(num_bytes: int) -> str:
     return f"{num_bytes} B"
 
 
+def floor_tag_value(num_bytes: int) -> str:
+    """The smallest whole-MiB tag value at or above num_bytes, e.g. "160m"."""
+    return f"{-(-num_bytes // 1024**2)}m"
+
+
 @dataclass(frozen=True)
 class LimitPolicy:
     """The operator's settings: what a run gets without tags, and the most it may ask for."""
@@ -74,6 +79,9 @@ class LimitPolicy:
     max_memory: int | None = None
     pids_limit: int | None = None
     over_max: OverMax = "clamp"
+    # What a run worker needs to start and finish a trivial run (measured, see README):
+    # a run tagged with less would be OOM-killed before doing anything.
+    min_memory: int | None = None
 
     def __post_init__(self) -> None:
         if self.over_max not in ("clamp", "reject"):
@@ -87,6 +95,13 @@ class LimitPolicy:
                 f"default_memory {format_memory(self.default_memory)} is above max_memory "
                 f"{format_memory(self.max_memory)}"
             )
+        if self.min_memory is not None:
+            for name, value in (("default_memory", self.default_memory), ("max_memory", self.max_memory)):
+                if value is not None and value < self.min_memory:
+                    raise RunLimitsError(
+                        f"{name} {format_memory(value)} is below min_memory "
+                        f"{format_memory(self.min_memory)}, the least a run worker needs"
+                    )
         if self.pids_limit is not None and self.pids_limit < 1:
             raise RunLimitsError(f"pids_limit {self.pids_limit} must be at least 1")
 
@@ -100,6 +115,7 @@ class LimitPolicy:
         max_memory: str | None = None,
         pids_limit: int | None = None,
         over_max: str = "clamp",
+        min_memory: str | None = None,
     ) -> "LimitPolicy":
         """Build from config values; an empty string means "no maximum"."""
         return cls(
@@ -109,6 +125,7 @@ class LimitPolicy:
             max_memory=parse_memory(max_memory, source="max_memory") if max_memory else None,
             pids_limit=pids_limit or None,
             over_max=over_max.strip().lower(),  # type: ignore[arg-type]
+            min_memory=parse_memory(min_memory, source="min_memory") if min_memory else None,
         )
 
 
@@ -172,5 +189,11 @@ def resolve_run_limits(tags: Mapping[str, str], policy: LimitPolicy) -> RunLimit
         tags, MEMORY_TAG, parse_memory, policy.default_memory, policy.max_memory,
         lambda value: format_memory(int(value)), policy.over_max,
     )  # fmt: skip
+    if MEMORY_TAG in tags and policy.min_memory is not None and memory < policy.min_memory:
+        floor = format_memory(policy.min_memory)
+        raise RunLimitsError(
+            f'{MEMORY_TAG}: "{tags[MEMORY_TAG]}" is below the {floor} a run worker needs to '
+            f'start; ask for at least "{floor_tag_value(policy.min_memory)}"'
+        )
     notes = tuple(note for note in (cpus_note, memory_note) if note)
     return RunLimits(cpus=cpus, memory=int(memory), pids_limit=policy.pids_limit, notes=notes)
