@@ -8,10 +8,15 @@ import pytest
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Everything under tests/integration talks to the live stack: mark it so it can be
-    # selected (`-m integration`) or skipped (`-m "not integration"`).
+    # selected (`-m integration`) or skipped (`-m "not integration"`). The fault suite
+    # (tests/integration/faults) restarts services and kills containers: it runs last, so
+    # the other tests see a stack nobody has disturbed.
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
+        if "/integration/faults/" in str(item.path):
+            item.add_marker(pytest.mark.faults)
+    items.sort(key=lambda item: "/integration/faults/" in str(item.path))
 
 
 def _docker_works() -> bool:

@@ -18,6 +18,10 @@ TEST_OVERRIDES = {
     "RUN_MAX_CPUS": "2",
     "RUN_MAX_MEMORY": "4g",
     "RUN_LIMITS_OVER_MAX": "clamp",
+    # Below the product's 160m (.env), so the fault suite can provoke what the floor
+    # otherwise prevents: a run worker OOM-killed at start. The floor's refusal is tested
+    # against this value, and a run at the product's floor is shown to succeed.
+    "RUN_MIN_MEMORY": "32m",
 }
 
 
@@ -35,7 +39,10 @@ def stack() -> Iterator[Stack]:
     try:
         yield live
     finally:
-        live.down()
+        # FANOUT_TEST_KEEP_STACK=1 leaves the stack up for the next session (iterating on
+        # tests); the next `up --build` reuses and updates it.
+        if not os.environ.get("FANOUT_TEST_KEEP_STACK"):
+            live.down()
 
 
 @pytest.hookimpl(wrapper=True)

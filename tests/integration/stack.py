@@ -40,6 +40,7 @@ class Stack:
             # Own image tags, so a test build never retags the images of a stack the user runs.
             "DAGSTER_IMAGE": f"{self.name}/dagster:test",
             "USER_CODE_IMAGE": f"{self.name}/user-code:test",
+            "DOCKER_PROXY_IMAGE": f"{self.name}/docker-proxy:test",
             **self.overrides,
         }
 
@@ -150,6 +151,32 @@ class Stack:
                 lines.append(f"{event['__typename']}: {event.get('message')} {error.get('message', '')}")
         return "\n".join(lines)
 
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        (run,) = self.runs({"runIds": [run_id]})
+        return {tag["key"]: tag["value"] for tag in run["tags"]}
+
+    def event_times(self, run_id: str) -> list[tuple[str, float, str]]:
+        """(event type, Unix time in seconds, message) of every event of the run."""
+        data = self.graphql(
+            """
+            query ($runId: ID!) {
+              logsForRun(runId: $runId, limit: 5000) {
+                ... on EventConnection { events { __typename ... on MessageEvent { message timestamp } } }
+              }
+            }
+            """,
+            {"runId": run_id},
+        )
+        return [
+            (event["__typename"], float(event["timestamp"]) / 1000, event.get("message") or "")
+            for event in data["logsForRun"]["events"]
+        ]
+
+    def retries_of(self, run_id: str) -> list[str]:
+        """Runs that Dagster's run retries started for this run."""
+        found = self.runs({"tags": [{"key": "dagster/parent_run_id", "value": run_id}]})
+        return [run["runId"] for run in found]
+
     def wait_for_tagged_run(self, key: str, value: str, timeout: float) -> str:
         """The first run carrying tag key=value, once the daemon has created it."""
         deadline = time.monotonic() + timeout
@@ -176,8 +203,10 @@ class Stack:
     # --- Docker -----------------------------------------------------------------------------
 
     def run_containers(self, run_id: str) -> list[Any]:
+        # ignore_removed: the launcher's cleanup may remove an old container between
+        # Docker's list and the inspect that docker-py does for each listed container.
         return docker.from_env().containers.list(
-            all=True, filters={"label": f"dagster/run_id={run_id}"}
+            all=True, filters={"label": f"dagster/run_id={run_id}"}, ignore_removed=True
         )
 
     def service_container(self, service: str) -> Any:

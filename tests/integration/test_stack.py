@@ -45,7 +45,7 @@ def _assert_in_own_limited_container(stack: Stack, run_id: str) -> str:
     assert host["PidsLimit"] == expected["pids_limit"]
     assert f"{stack.name}-network" in attrs["NetworkSettings"]["Networks"]
     assert attrs["Config"]["Image"] == stack.env["USER_CODE_IMAGE"]
-    assert attrs["Config"]["User"] == "dagster", "run containers must not run as root"
+    assert attrs["Config"]["User"] == "10001:10001", "run containers must not run as root"
     return container.id
 
 
