@@ -98,7 +98,7 @@ class MethodResult:
 
 
 def _cores() -> int:
-    from user_code.lib.cpu_quota import container_cpu_count
+    from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
     return container_cpu_count()
 

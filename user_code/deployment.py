@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from user_code.lib.cpu_quota import container_cpu_count
+from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
 STACK = "stack"
 STACK_DATA_DIR = "/opt/dagster/data"

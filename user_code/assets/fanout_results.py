@@ -12,7 +12,7 @@ from typing import Literal
 
 import dagster as dg
 
-from user_code.lib.cpu_quota import container_cpu_count
+from dagster_warm_pool.cgroup_cpu import container_cpu_count
 from user_code.lib.mapping_keys import mapping_keys_for
 from user_code.lib.records import Record
 from user_code.lib.results import RecordResult

@@ -19,6 +19,6 @@ handling, termination).  Modules:
 
 from user_code.executors.definition import warm_pool_executor
 from user_code.executors.executor import WarmPoolExecutor
-from user_code.lib.cpu_quota import container_cpu_count
+from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
 __all__ = ["WarmPoolExecutor", "container_cpu_count", "warm_pool_executor"]

@@ -31,7 +31,7 @@ from user_code.executors.db_connections import hold_connections
 from user_code.executors.pool import Replacement, WarmPool
 from user_code.executors.stand_ins import PoolContext
 from user_code.executors.worker import WorkerStatic
-from user_code.lib.cpu_quota import container_cpu_count
+from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
 
 class WarmPoolExecutor(MultiprocessExecutor):

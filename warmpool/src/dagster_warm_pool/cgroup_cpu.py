@@ -1,4 +1,6 @@
-"""How many CPUs this container may really use: cgroup quota, then affinity, never below 1."""
+"""CPU of this container from its cgroup files: the quota (how many CPUs it may use) and the
+CPU time it has used. cgroup v2 first, then v1 (Docker 20.10 on cgroup v1 mounts the
+container's own cgroup at /sys/fs/cgroup/<controller>)."""
 
 from __future__ import annotations
 
@@ -74,3 +76,30 @@ def usable_cpu_count(quota: float | None, affinity: int) -> int:
 def container_cpu_count(root: Path = CGROUP_ROOT) -> int:
     """The worker count to use for pools and executors inside this container."""
     return usable_cpu_count(read_cpu_quota(root), affinity_cpu_count())
+
+
+def parse_cgroup_v2_cpu_usage(cpu_stat_text: str) -> float | None:
+    """`cpu.stat`'s usage_usec, in seconds."""
+    for line in cpu_stat_text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "usage_usec":
+            return int(value) / 1_000_000
+    return None
+
+
+def read_cpu_seconds(root: Path = CGROUP_ROOT) -> float | None:
+    """CPU time used by every process of this cgroup since it was created; None if unknown."""
+    v2 = _read(root / "cpu.stat")
+    if v2 is not None and "usage_usec" in v2:
+        try:
+            return parse_cgroup_v2_cpu_usage(v2)
+        except ValueError:
+            return None
+    for v1_dir in (root / "cpuacct", root / "cpu,cpuacct", root):
+        usage = _read(v1_dir / "cpuacct.usage")
+        if usage is not None:
+            try:
+                return int(usage.strip()) / 1_000_000_000
+            except ValueError:
+                return None
+    return None

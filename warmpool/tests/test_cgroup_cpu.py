@@ -2,11 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from user_code.lib.cpu_quota import (
+from dagster_warm_pool.cgroup_cpu import (
     container_cpu_count,
     parse_cgroup_v1_quota,
     parse_cgroup_v2_cpu_max,
     read_cpu_quota,
+    read_cpu_seconds,
     usable_cpu_count,
 )
 
@@ -62,3 +63,17 @@ def test_container_cpu_count_from_fixture(tmp_path: Path) -> None:
     root = _write(tmp_path, {"cpu.max": "100000 100000"})
     assert container_cpu_count(root) == 1
     assert container_cpu_count(tmp_path / "missing") >= 1
+
+
+@pytest.mark.parametrize(
+    ("files", "seconds"),
+    [
+        ({"cpu.stat": "usage_usec 2500000\nuser_usec 2000000\n"}, 2.5),
+        ({"cpuacct/cpuacct.usage": "38426558\n"}, 0.038426558),
+        ({"cpu,cpuacct/cpuacct.usage": "1000000000\n"}, 1.0),
+        ({"cpuacct/cpuacct.usage": "bad\n"}, None),
+        ({}, None),
+    ],
+)
+def test_read_cpu_seconds(tmp_path: Path, files: dict[str, str], seconds: float | None) -> None:
+    assert read_cpu_seconds(_write(tmp_path, files)) == seconds

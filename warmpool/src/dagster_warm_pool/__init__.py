@@ -1,0 +1,1 @@
+"""dagster-warm-pool: a Dagster executor for short steps (see warmpool/README.md)."""
