@@ -32,6 +32,7 @@ from user_code.executors.pool import Replacement, WarmPool
 from user_code.executors.stand_ins import PoolContext
 from user_code.executors.worker import WorkerStatic
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
+from dagster_warm_pool.run_usage import read_run_usage
 
 
 class WarmPoolExecutor(MultiprocessExecutor):
@@ -112,6 +113,14 @@ class WarmPoolExecutor(MultiprocessExecutor):
             if start_event_pending:  # no step reached a worker (e.g. nothing to execute)
                 start_event_pending = False
                 yield _start_event(plan_context, pool, initial_pids, started_s, threads_at_fork)
+            usage = read_run_usage()
+            yield DagsterEvent.engine_event(
+                plan_context,
+                usage.describe(),
+                EngineEventData(
+                    metadata={k: dg.MetadataValue.float(v) for k, v in usage.metadata().items()}
+                ),
+            )
         finally:
             self._start_method = saved_start_method
             mp_context._concrete_contexts.pop(ctx_name, None)  # noqa: SLF001
