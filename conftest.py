@@ -34,3 +34,13 @@ def postgres_url() -> Iterator[str]:
 
     with throwaway_postgres() as url:
         yield url
+
+
+@pytest.fixture
+def pg_instance(tmp_path, postgres_url: str):
+    """A Dagster instance on the session's real Postgres (storage only; artifacts in tmp_path)."""
+    import dagster as dg
+
+    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance

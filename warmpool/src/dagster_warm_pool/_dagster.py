@@ -1,0 +1,207 @@
+"""The one place this package touches Dagster beyond its public API.
+
+Everything imported from a `dagster._*` module, and every call whose behaviour this package
+relies on without Dagster documenting it, lives here with a note on what it relies on. The
+rest of the package imports from this module only. `dagster_warm_pool.guard` checks at every
+run that the installed Dagster is one these were tested with; outside that set the executor
+runs the run on Dagster's own multiprocess executor instead, with a warning in the run's log.
+`warmpool/tests/test_dagster_adapter.py` pins what each of them is expected to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+# Executor plumbing: the same classes dagster-k8s and dagster-docker build their
+# step-delegating executors from (the designed seam for "run each step somewhere else").
+from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.retries import RetryMode, get_retries_config
+from dagster._core.execution.step_dependency_config import (
+    StepDependencyConfig,
+    get_step_dependency_config_field,
+)
+from dagster._core.execution.tags import get_tag_concurrency_limits_config
+from dagster._core.executor.multiprocess import MultiprocessExecutor
+from dagster._core.executor.step_delegating import (
+    CheckStepHealthResult,
+    StepDelegatingExecutor,
+    StepHandler,
+    StepHandlerContext,
+)
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+    from dagster._core.execution.context.system import PlanOrchestrationContext
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._grpc.types import ExecuteStepArgs
+
+__all__ = [
+    "INTERRUPTS",
+    "CheckStepHealthResult",
+    "drop_inherited_connections",
+    "is_child_process_crash",
+    "step_error_event",
+    "warning_engine_event",
+    "DagsterEvent",
+    "EngineEventData",
+    "MultiprocessExecutor",
+    "RetryMode",
+    "StepDelegatingExecutor",
+    "StepDependencyConfig",
+    "StepHandler",
+    "StepHandlerContext",
+    "event_tailer_offset",
+    "execute_step_in_this_process",
+    "get_retries_config",
+    "get_step_dependency_config_field",
+    "get_tag_concurrency_limits_config",
+    "hold_connections",
+    "interrupts_captured",
+    "multiple_process_executor_requirements",
+    "release_connections",
+    "warm_step_definitions",
+]
+
+# StepDelegatingExecutor tails the run's event log with an id cursor. Two step processes
+# writing at once can commit their rows out of id order; with an offset of N the tailer
+# re-reads the last N ids each poll (de-duplicated by storage id), so a row committed late
+# is still seen. Dagster reads this variable at every poll (`_get_pop_events_offset`).
+# How a terminated step ends inside `dagster api execute_step`'s body: the interrupt is
+# re-raised after "Step execution terminated by interrupt" is logged.
+INTERRUPTS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
+
+_POP_EVENTS_OFFSET_ENV = "DAGSTER_EXECUTOR_POP_EVENTS_OFFSET"
+
+
+@contextlib.contextmanager
+def event_tailer_offset(offset: int) -> Iterator[None]:
+    """Set the step-delegating executor's tailer offset for the duration of one execute, unless
+    the operator already set one."""
+    if _POP_EVENTS_OFFSET_ENV in os.environ:
+        yield
+        return
+    os.environ[_POP_EVENTS_OFFSET_ENV] = str(offset)
+    try:
+        yield
+    finally:
+        os.environ.pop(_POP_EVENTS_OFFSET_ENV, None)
+
+
+@contextlib.contextmanager
+def interrupts_captured() -> Iterator[None]:
+    """What `dagster api execute_step` wraps a step in: SIGINT (and SIGTERM) are recorded and
+    turned into DagsterExecutionInterruptedError inside the op (`raise_execution_interrupts`),
+    so a terminated step ends with STEP_FAILURE instead of a dead process."""
+    from dagster._utils.interrupts import capture_interrupts
+
+    with capture_interrupts():
+        yield
+
+
+def warm_step_definitions(instance: DagsterInstance, run: DagsterRun) -> None:
+    """Build, in the template, what every step process would otherwise build first: the code
+    location's definitions for the run's job (cached per process by Dagster's
+    `recon_job_from_origin`/`ReconstructableRepository.get_definition`), so a forked step
+    inherits them instead of importing and building them again."""
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+
+    origin = run.job_code_origin
+    if origin is None:
+        raise ValueError(f"run {run.run_id} has no job code origin")
+    recon_job = recon_job_from_origin(origin)  # type: ignore[arg-type]
+    recon_job.get_definition()
+
+
+def execute_step_in_this_process(
+    args: ExecuteStepArgs, instance: DagsterInstance, run: DagsterRun
+) -> None:
+    """The body of `dagster api execute_step` (dagster._cli.api._execute_step_command_body):
+    STEP_WORKER_STARTED, the run-status check, the job subset, the one-step plan and
+    execute_plan_iterator, with the stock framework-error and interrupt events. Every event is
+    written to the run's event log as it happens; the orchestrator tails it from there."""
+    from dagster._cli.api import _execute_step_command_body
+
+    for _event in _execute_step_command_body(args, instance, run):
+        pass
+
+
+def _engines(instance: DagsterInstance) -> list[Any]:
+    # The SQL storages keep their SQLAlchemy engine in `_engine` (no public accessor).
+    storages = [instance.run_storage, instance.event_log_storage]
+    return [engine for s in storages if (engine := getattr(s, "_engine", None)) is not None]
+
+
+def hold_connections(instance: DagsterInstance) -> None:
+    """Keep one connection per storage open for this process instead of Dagster's default
+    NullPool (a new Postgres connection for every event written). Uses the switch the
+    webserver uses for its long-lived instance; a no-op for sqlite."""
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
+
+
+def release_connections(instance: DagsterInstance) -> None:
+    """Close the pooled connections this process opened, politely, before it exits."""
+    for engine in _engines(instance):
+        with contextlib.suppress(Exception):
+            engine.dispose()
+
+
+def drop_inherited_connections(instance: DagsterInstance) -> None:
+    """In a freshly forked process: forget the pooled connections the parent's engines hold,
+    without closing them (the sockets, and the Postgres sessions behind them, are the
+    parent's). Later queries open this process's own."""
+    for engine in _engines(instance):
+        engine.dispose(close=False)
+
+
+def warning_engine_event(
+    plan_context: PlanOrchestrationContext, message: str, metadata: dict[str, Any]
+) -> DagsterEvent:
+    """An ENGINE_EVENT logged at WARNING level: `DagsterEvent.engine_event` always logs at
+    DEBUG, so the event is built the way `DagsterEvent.from_job` builds it and logged through
+    the run's log manager with the level set."""
+    import logging
+
+    from dagster._core.events import DagsterEventType
+
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ENGINE_EVENT.value,
+        job_name=plan_context.job_name,
+        message=message,
+        event_specific_data=EngineEventData(metadata=metadata),
+        pid=os.getpid(),
+    )
+    plan_context.log.log_dagster_event(level=logging.WARNING, msg=message, dagster_event=event)
+    return event
+
+
+def step_error_event(like: DagsterEvent, plan_context: PlanOrchestrationContext, message: str) -> DagsterEvent:
+    """An ENGINE_EVENT at ERROR level attached to the same step as `like` (so the UI shows it
+    in that step's log)."""
+    import logging
+
+    from dagster._core.events import DagsterEventType
+
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ENGINE_EVENT.value,
+        job_name=plan_context.job_name,
+        message=message,
+        event_specific_data=EngineEventData(),
+        step_handle=like.step_handle,
+        pid=os.getpid(),
+    )
+    plan_context.log.log_dagster_event(level=logging.ERROR, msg=message, dagster_event=event)
+    return event
+
+
+def is_child_process_crash(event: DagsterEvent) -> bool:
+    """The multiprocess executor's "child process for step X unexpectedly exited" engine event
+    (dagster._core.executor.multiprocess, ChildProcessCrashException)."""
+    if not event.is_engine_event or event.step_key is None:
+        return False
+    error = event.engine_event_data.error
+    return error is not None and error.cls_name == "ChildProcessCrashException"

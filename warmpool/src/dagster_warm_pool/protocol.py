@@ -1,0 +1,65 @@
+"""Messages between the orchestrator and the template process (pickled over one pipe)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from dagster_warm_pool.config import WarmPoolOptions
+
+
+class TemplateSpec(NamedTuple):
+    """What the template needs to exist; sent once (spawn) or inherited (fork)."""
+
+    run_id: str
+    instance_ref: Any  # dagster InstanceRef
+    orchestrator_pid: int
+    options: WarmPoolOptions
+
+
+# orchestrator -> template
+
+
+class Launch(NamedTuple):
+    task_id: int
+    step_key: str
+    args: Any  # dagster ExecuteStepArgs
+
+
+class Terminate(NamedTuple):
+    task_id: int
+
+
+class Probe(NamedTuple):
+    task_id: int
+
+
+class Shutdown(NamedTuple):
+    grace_seconds: float
+
+
+# template -> orchestrator
+
+
+class Ready(NamedTuple):
+    pid: int
+    init_seconds: float
+    threads: int
+
+
+class InitFailed(NamedTuple):
+    pid: int
+    error: str
+
+
+class StepExited(NamedTuple):
+    task_id: int
+    pid: int
+    exitcode: int  # negative: killed by that signal
+    oom_killed: bool
+    reached_step: bool
+
+
+class ForkFailed(NamedTuple):
+    task_id: int
+    error: str
