@@ -369,3 +369,16 @@ def kills_its_template() -> int:
 @dg.job(executor_def=warm_pool_executor)
 def template_killer_job():
     kills_its_template()
+
+
+# --------------------------------------------------------------------------
+# The same crash on Dagster's own multiprocess executor (the package's explaining variant)
+# --------------------------------------------------------------------------
+
+from dagster_warm_pool import multiprocess_executor  # noqa: E402
+
+
+@dg.job(executor_def=multiprocess_executor)
+def stock_worker_death_job():
+    dies()
+    survivor()
