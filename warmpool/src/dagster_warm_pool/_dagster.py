@@ -27,6 +27,9 @@ from dagster._core.execution.step_dependency_config import (
 )
 from dagster._core.execution.tags import get_tag_concurrency_limits_config
 from dagster._core.executor.multiprocess import MultiprocessExecutor
+# The file-based compute log manager (documented instance config, private module path); the
+# package's FileComputeLogManager subclasses it and keeps its readers, paths and marker.
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from dagster._core.executor.step_delegating import (
     CheckStepHealthResult,
     StepDelegatingExecutor,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INTERRUPTS",
+    "LocalComputeLogManager",
     "CheckStepHealthResult",
     "drop_inherited_connections",
     "is_child_process_crash",
@@ -104,10 +108,12 @@ def interrupts_captured() -> Iterator[None]:
 
 
 def warm_step_definitions(instance: DagsterInstance, run: DagsterRun) -> None:
-    """Build, in the template, what every step process would otherwise build first: the code
-    location's definitions for the run's job (cached per process by Dagster's
+    """Build, in the template, what every step process would otherwise build first: the
+    modules of `dagster api execute_step` (its CLI module alone costs ~0.1 s to import), and
+    the code location's definitions for the run's job (cached per process by Dagster's
     `recon_job_from_origin`/`ReconstructableRepository.get_definition`), so a forked step
     inherits them instead of importing and building them again."""
+    import dagster._cli.api  # noqa: F401
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
     origin = run.job_code_origin
@@ -205,3 +211,80 @@ def is_child_process_crash(event: DagsterEvent) -> bool:
         return False
     error = event.engine_event_data.error
     return error is not None and error.cls_name == "ChildProcessCrashException"
+
+
+# -- Instance-config classes (compute logs, event log) -----------------------------------------
+
+
+def captured_log_context(log_key: Any) -> Any:
+    """What ComputeLogManager.capture_logs yields (dagster._core.storage.compute_log_manager)."""
+    from dagster._core.storage.compute_log_manager import CapturedLogContext
+
+    return CapturedLogContext(log_key)
+
+
+def compute_log_extensions() -> tuple[str, str]:
+    """The file extensions LocalComputeLogManager uses for stdout and stderr ("out", "err"),
+    which its readers (the UI's log viewer) expect."""
+    from dagster._core.storage.compute_log_manager import ComputeIOType
+    from dagster._core.storage.local_compute_log_manager import IO_TYPE_EXTENSION
+
+    return IO_TYPE_EXTENSION[ComputeIOType.STDOUT], IO_TYPE_EXTENSION[ComputeIOType.STDERR]
+
+
+def step_event_kinds() -> tuple[frozenset[Any], frozenset[Any]]:
+    """(terminal, plain) DagsterEventTypes of a step. Plain ones are stored by
+    PostgresEventLogStorage.store_event as one row and nothing else (no asset or check index,
+    no run-status change), so writing several in one INSERT stores exactly the same rows."""
+    from dagster._core.events import DagsterEventType as T
+
+    terminal = frozenset({T.STEP_SUCCESS, T.STEP_FAILURE, T.STEP_UP_FOR_RETRY, T.STEP_SKIPPED})
+    plain = frozenset(
+        {
+            T.STEP_WORKER_STARTED,
+            T.STEP_START,
+            T.STEP_RESTARTED,
+            T.STEP_INPUT,
+            T.STEP_OUTPUT,
+            T.LOADED_INPUT,
+            T.HANDLED_OUTPUT,
+            T.STEP_EXPECTATION_RESULT,
+            T.OBJECT_STORE_OPERATION,
+            T.LOGS_CAPTURED,
+            T.ENGINE_EVENT,
+            T.RESOURCE_INIT_STARTED,
+            T.RESOURCE_INIT_SUCCESS,
+            T.RESOURCE_INIT_FAILURE,
+        }
+    )
+    return terminal, plain | terminal
+
+
+def insert_event_rows(storage: Any, entries: list[Any]) -> None:
+    """Store plain event-log entries in one statement: exactly the rows `store_event` would
+    insert (built by the storage's own `_event_to_row`) and the same per-row NOTIFY payload
+    (`<run_id>_<id>` on channel run_events) that PostgresEventLogStorage.store_event sends.
+
+    The statement goes to psycopg2 directly: SQLAlchemy compiles a multi-row INSERT anew for
+    every row count, and a freshly forked step process never reuses its compile cache."""
+    from dagster_postgres.event_log.event_log import CHANNEL_NAME
+
+    rows = [storage._event_to_row(entry) for entry in entries]
+    columns = list(rows[0])
+    with storage._connect() as conn:  # the storage's own (pooled or not) autocommit connection
+        cursor = conn.connection.cursor()
+        try:
+            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            values = b", ".join(cursor.mogrify(row_sql, [row[c] for c in columns]) for row in rows)
+            cursor.execute(
+                b"WITH inserted AS (INSERT INTO event_logs ("
+                + ", ".join(columns).encode()
+                + b") VALUES "
+                + values
+                + b" RETURNING run_id, id) SELECT pg_notify("
+                + cursor.mogrify("%s", [CHANNEL_NAME])
+                + b", run_id || '_' || id) FROM inserted"
+            )
+            cursor.fetchall()
+        finally:
+            cursor.close()

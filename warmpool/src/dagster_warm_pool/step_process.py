@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
 from dagster_warm_pool.process_control import die_with_parent, raise_oom_score
 
 if TYPE_CHECKING:
@@ -36,7 +39,7 @@ def step_process_main(state: TemplateState, launch: Launch, status: Any) -> int:
         return _run_step(state, launch, status)
     import cProfile
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     try:
         return profiler.runcall(_run_step, state, launch, status)
     finally:
@@ -56,14 +59,12 @@ def _run_step(state: TemplateState, launch: Launch, status: Any) -> int:
     instance = state.instance
     try:
         hold_connections(instance)
-        # Fresh status: the run may have been terminated while this step was queued.
-        run = instance.get_run_by_id(state.spec.run_id)
-        if run is None:
-            return EXIT_RUN_MISSING
         status.send_bytes(b"R")
         status.close()
-        with interrupts_captured():
-            execute_step_in_this_process(launch.args, instance, run)
+        # The run as the template read it: its status is not re-read (one connection and one
+        # query less per step); a terminated run's steps are stopped by the orchestrator.
+        with _batched_writes(instance), interrupts_captured():
+            execute_step_in_this_process(launch.args, instance, state.run)
         return 0
     except INTERRUPTS:
         return 1
@@ -72,6 +73,13 @@ def _run_step(state: TemplateState, launch: Launch, status: Any) -> int:
         return EXIT_FRAMEWORK_ERROR
     finally:
         release_connections(instance)
+
+
+def _batched_writes(instance: Any) -> Any:
+    storage = instance.event_log_storage
+    if isinstance(storage, BatchingPostgresEventLogStorage):
+        return storage.batched_step_writes()
+    return contextlib.nullcontext()
 
 
 def probe_main(state: TemplateState, status: Any) -> int:
