@@ -38,6 +38,8 @@ class WarmPoolOptions:
     max_template_restarts: int = DEFAULT_MAX_TEMPLATE_RESTARTS
     template_start_timeout_seconds: float = 60.0
     memory_limit_hint: str = ""
+    steps_per_worker: int = 1
+    max_worker_memory_mib: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
@@ -64,6 +66,10 @@ class WarmPoolOptions:
                 )
             ),
             memory_limit_hint=str(config.get("memory_limit_hint", defaults.memory_limit_hint)),
+            steps_per_worker=max(1, int(config.get("steps_per_worker", defaults.steps_per_worker))),
+            max_worker_memory_mib=int(
+                config.get("max_worker_memory_mib", defaults.max_worker_memory_mib)
+            ),
         )
 
 
@@ -127,6 +133,24 @@ WARM_POOL_CONFIG: dict[str, Any] = {
         float,
         default_value=60.0,
         description="Longest wait for the template to be ready before falling back.",
+    ),
+    "steps_per_worker": dg.Field(
+        int,
+        default_value=1,
+        description=(
+            "1 (default): every step in a fresh process forked from the template, so no step "
+            "sees what another changed. Above 1 (opt-in, faster on short steps): a step "
+            "process runs up to this many steps in turn, sharing module globals, environment, "
+            "working directory, threads and memory between them."
+        ),
+    ),
+    "max_worker_memory_mib": dg.Field(
+        int,
+        default_value=0,
+        description=(
+            "With steps_per_worker above 1: a step process holding more than this much "
+            "resident memory after a step is replaced (0: no limit)."
+        ),
     ),
     "memory_limit_hint": dg.Field(
         str,

@@ -23,6 +23,7 @@ from dagster_warm_pool.protocol import (
     Probe,
     Ready,
     Shutdown,
+    StepDone,
     StepExited,
     TemplateSpec,
     Terminate,
@@ -288,6 +289,14 @@ class TemplateClient:
             self._on_template_death()
 
     def _on_message(self, message: Any) -> None:
+        if isinstance(message, StepDone):
+            message = StepExited(
+                task_id=message.task_id,
+                pid=message.pid,
+                exitcode=message.code,
+                oom_killed=False,
+                reached_step=True,
+            )
         if isinstance(message, StepExited):
             task = self._by_id.pop(message.task_id, None)
             if task is None:

@@ -63,3 +63,24 @@ class StepExited(NamedTuple):
 class ForkFailed(NamedTuple):
     task_id: int
     error: str
+
+
+class StepDone(NamedTuple):
+    """A step process finished its step (code 0: normally; else a framework error)."""
+
+    task_id: int
+    pid: int
+    code: int
+
+
+# step process -> template
+
+
+class WorkerRunning(NamedTuple):
+    task_id: int
+
+
+class WorkerDone(NamedTuple):
+    task_id: int
+    code: int
+    leaving: bool  # the process exits now (one step per process, or recycled)

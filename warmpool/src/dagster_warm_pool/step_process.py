@@ -1,4 +1,4 @@
-"""What runs in a process forked from the template: one step (or the start-up probe)."""
+"""What runs in a process forked from the template: steps (or the start-up probe)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
 from dagster_warm_pool.process_control import die_with_parent, raise_oom_score
+from dagster_warm_pool.process_memory import resident_bytes
+from dagster_warm_pool.protocol import WorkerDone, WorkerRunning
+from dagster_warm_pool.sizing import MIB
 
 if TYPE_CHECKING:
     from dagster_warm_pool.protocol import Launch
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 # Exit codes of a step process that could not run its step.
 EXIT_RUN_MISSING = 3
 EXIT_FRAMEWORK_ERROR = 4
+EXIT_INTERRUPTED = 1
 # Diagnostics: a directory where each step process writes its cProfile stats.
 PROFILE_DIR_ENV = "DAGSTER_WARM_POOL_PROFILE_DIR"
 
@@ -32,47 +36,70 @@ def _become_step_process(template_pid: int) -> None:
     raise_oom_score()
 
 
-def step_process_main(state: TemplateState, launch: Launch, status: Any) -> int:
-    """Run one step the way `dagster api execute_step` does; returns the exit code."""
+def worker_main(state: TemplateState, conn: Any, launch: Launch) -> int:
+    """Run `launch`, then (reuse opt-in) further steps sent by the template; the exit code."""
+    from dagster_warm_pool._dagster import hold_connections, release_connections
+
+    _become_step_process(template_pid=os.getppid())
+    options = state.spec.options
+    memory_cap = options.max_worker_memory_mib * MIB if options.max_worker_memory_mib else None
+    served = 0
+    try:
+        hold_connections(state.instance)
+        current: Launch | None = launch
+        while current is not None:
+            conn.send(WorkerRunning(current.task_id))
+            code = _run_profiled(state, current)
+            served += 1
+            rss = resident_bytes() or 0
+            leaving = (
+                code != 0
+                or served >= options.steps_per_worker
+                or (memory_cap is not None and rss > memory_cap)
+            )
+            conn.send(WorkerDone(current.task_id, code, leaving))
+            if leaving:
+                return code
+            current = conn.recv()  # the next step, or None to leave
+        return 0
+    except (EOFError, OSError):
+        return 0  # the template is gone; so is this process's reason to live
+    finally:
+        release_connections(state.instance)
+
+
+def _run_profiled(state: TemplateState, launch: Launch) -> int:
     profile_dir = os.environ.get(PROFILE_DIR_ENV)
     if not profile_dir:
-        return _run_step(state, launch, status)
+        return _run_step(state, launch)
     import cProfile
 
     profiler = cProfile.Profile(time.process_time)
     try:
-        return profiler.runcall(_run_step, state, launch, status)
+        return profiler.runcall(_run_step, state, launch)
     finally:
         profiler.dump_stats(os.path.join(profile_dir, f"step-{launch.step_key}-{os.getpid()}.prof"))
 
 
-def _run_step(state: TemplateState, launch: Launch, status: Any) -> int:
+def _run_step(state: TemplateState, launch: Launch) -> int:
+    """One step, the way `dagster api execute_step` runs it; the result code."""
     from dagster_warm_pool._dagster import (
         INTERRUPTS,
         execute_step_in_this_process,
-        hold_connections,
         interrupts_captured,
-        release_connections,
     )
 
-    _become_step_process(template_pid=os.getppid())
-    instance = state.instance
     try:
-        hold_connections(instance)
-        status.send_bytes(b"R")
-        status.close()
         # The run as the template read it: its status is not re-read (one connection and one
         # query less per step); a terminated run's steps are stopped by the orchestrator.
-        with _batched_writes(instance), interrupts_captured():
-            execute_step_in_this_process(launch.args, instance, state.run)
+        with _batched_writes(state.instance), interrupts_captured():
+            execute_step_in_this_process(launch.args, state.instance, state.run)
         return 0
     except INTERRUPTS:
-        return 1
-    except BaseException:
+        return EXIT_INTERRUPTED
+    except Exception:
         traceback.print_exc(file=sys.stderr)
         return EXIT_FRAMEWORK_ERROR
-    finally:
-        release_connections(instance)
 
 
 def _batched_writes(instance: Any) -> Any:
@@ -82,7 +109,7 @@ def _batched_writes(instance: Any) -> Any:
     return contextlib.nullcontext()
 
 
-def probe_main(state: TemplateState, status: Any) -> int:
+def probe_main(state: TemplateState, conn: Any) -> int:
     """The start-up probe: a child of the template that can read the run from the database."""
     from dagster_warm_pool._dagster import release_connections
 
@@ -91,10 +118,9 @@ def probe_main(state: TemplateState, status: Any) -> int:
         run = state.instance.get_run_by_id(state.spec.run_id)
         if run is None:
             return EXIT_RUN_MISSING
-        status.send_bytes(b"R")
-        status.close()
+        conn.send(WorkerRunning(0))
         return 0
-    except BaseException:
+    except Exception:
         traceback.print_exc(file=sys.stderr)
         return EXIT_FRAMEWORK_ERROR
     finally:

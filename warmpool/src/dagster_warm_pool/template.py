@@ -1,8 +1,12 @@
 """The template process: one per run, holding Dagster, the user code's definitions, the
 instance and the run, started from a process that runs no other thread. It never runs a step
-itself: for every step it forks a fresh child, so each step starts from the same clean state
-(module globals, environment, working directory, signal handlers, no threads, no memory left
-by an earlier step) without importing or building anything again.
+itself: it forks step processes from itself, so each starts from the same clean state (module
+globals, environment, working directory, signal handlers, no threads, no memory left by an
+earlier step) without importing or building anything again.
+
+By default a step process runs one step and exits. With `steps_per_worker` above 1 (opt-in) a
+step process runs up to that many steps in turn, and is replaced once it has, or once it holds
+more than `max_worker_memory_mib`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dagster_warm_pool.cgroup_memory import read_memory
@@ -27,16 +31,20 @@ from dagster_warm_pool.protocol import (
     Probe,
     Ready,
     Shutdown,
+    StepDone,
     StepExited,
     TemplateSpec,
     Terminate,
+    WorkerDone,
+    WorkerRunning,
 )
-from dagster_warm_pool.step_process import probe_main, step_process_main
+from dagster_warm_pool.step_process import probe_main, worker_main
 
 # A step that ignores the interrupt gets it again this often until the grace period ends.
 _RESEND_INTERRUPT_S = 0.5
 # Without pidfds (Linux < 5.3) children are reaped by polling this often.
 _REAP_POLL_S = 0.05
+_PROBE = "probe"
 
 
 @dataclass
@@ -50,15 +58,15 @@ class TemplateState:
 
 @dataclass
 class Child:
-    task_id: int
     pid: int
-    step_key: str
     pidfd: int | None
-    status: Any  # read end of the child's one-byte "reached the step" pipe
+    conn: Any  # the template's end of the child's pipe
+    task_id: int | None  # the step it runs now; None while idle
+    step_key: str
     reached_step: bool = False
+    leaving: bool = False  # said it exits after its current step
     interrupt_at: float | None = None
     last_signal_at: float = 0.0
-    extra_fds: list[int] = field(default_factory=list)
 
 
 def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> TemplateState:
@@ -124,7 +132,8 @@ class Template:
     def __init__(self, conn: multiprocessing.connection.Connection, state: TemplateState) -> None:
         self._conn = conn
         self._state = state
-        self._children: dict[int, Child] = {}
+        self._reuse = state.spec.options.steps_per_worker > 1
+        self._children: dict[int, Child] = {}  # by pid
         self._oom_seen = read_memory().oom_kills or 0
         self._shutdown_deadline: float | None = None
 
@@ -141,22 +150,23 @@ class Template:
                     waitables.append(child.pidfd)
                 else:
                     polling = True
-                if child.status is not None:
-                    waitables.append(child.status)
+                if child.conn is not None:
+                    waitables.append(child.conn)
             timeout = _REAP_POLL_S if polling else None
             if self._shutdown_deadline is not None or any(
                 c.interrupt_at is not None for c in self._children.values()
             ):
                 timeout = _RESEND_INTERRUPT_S / 2
-            ready = multiprocessing.connection.wait(waitables, timeout)
-            for obj in ready:
+            for obj in multiprocessing.connection.wait(waitables, timeout):
                 if obj is self._conn:
                     if not self._handle_orders():
                         self._kill_all()
                         return
                 else:
-                    self._handle_child_fd(obj)
-            self._reap(block=False)
+                    self._handle_child(obj)
+            for child in list(self._children.values()):
+                if child.pidfd is None:
+                    self._reap(child, block=False)
             self._escalate()
 
     def _handle_orders(self) -> bool:
@@ -165,70 +175,93 @@ class Template:
             while self._conn.poll():
                 order = self._conn.recv()
                 if isinstance(order, Launch):
-                    self._fork(order.task_id, order.step_key, order)
+                    self._launch(order)
                 elif isinstance(order, Probe):
-                    self._fork(order.task_id, "probe", None)
+                    self._fork(order.task_id, _PROBE, None)
                 elif isinstance(order, Terminate):
-                    self._interrupt(order.task_id)
+                    self._interrupt_task(order.task_id)
                 elif isinstance(order, Shutdown):
                     self._begin_shutdown(order.grace_seconds)
         except (EOFError, OSError):
             return False
         return True
 
-    def _handle_child_fd(self, obj: Any) -> None:
+    def _handle_child(self, obj: Any) -> None:
         for child in list(self._children.values()):
-            if obj is child.status:
-                try:
-                    if child.status.poll() and child.status.recv_bytes():
-                        child.reached_step = True
-                except (EOFError, OSError):
-                    pass
-                child.status.close()
-                child.status = None
+            if obj is child.conn:
+                self._read_child(child)
                 return
             if obj == child.pidfd:
-                self._reap_one(child)
+                self._reap(child, block=True)
                 return
 
-    # -- children ---------------------------------------------------------------------------
+    def _read_child(self, child: Child) -> None:
+        try:
+            while child.conn is not None and child.conn.poll():
+                message = child.conn.recv()
+                if isinstance(message, WorkerRunning) and message.task_id == child.task_id:
+                    child.reached_step = True
+                elif isinstance(message, WorkerDone) and message.task_id == child.task_id:
+                    child.leaving = message.leaving
+                    self._send(StepDone(message.task_id, child.pid, message.code))
+                    child.task_id, child.reached_step = None, False
+                    child.interrupt_at = None
+        except (EOFError, OSError):
+            child.conn.close()
+            child.conn = None
+
+    # -- step processes ---------------------------------------------------------------------
+
+    def _launch(self, launch: Launch) -> None:
+        if self._reuse and self._shutdown_deadline is None:
+            for child in self._children.values():
+                if child.task_id is None and not child.leaving and child.conn is not None:
+                    try:
+                        child.conn.send(launch)
+                    except OSError:
+                        continue
+                    child.task_id, child.step_key = launch.task_id, launch.step_key
+                    return
+        self._fork(launch.task_id, launch.step_key, launch)
 
     def _fork(self, task_id: int, step_key: str, launch: Launch | None) -> None:
-        status_read, status_write = multiprocessing.Pipe(duplex=False)
+        parent_end, child_end = multiprocessing.Pipe(duplex=True)
         try:
             pid = os.fork()
         except OSError as error:
-            status_read.close()
-            status_write.close()
+            parent_end.close()
+            child_end.close()
             self._send(ForkFailed(task_id, f"fork failed: {error}"))
             return
         if pid == 0:  # the step process
             code = 70  # EX_SOFTWARE, if anything below escapes
             try:
-                status_read.close()
+                parent_end.close()
                 self._conn.close()
                 for other in self._children.values():
                     close_quietly(other.pidfd)
-                    if other.status is not None:
-                        other.status.close()
+                    if other.conn is not None:
+                        other.conn.close()
                 if launch is None:
-                    code = probe_main(self._state, status_write)
+                    code = probe_main(self._state, child_end)
                 else:
-                    code = step_process_main(self._state, launch, status_write)
+                    code = worker_main(self._state, child_end, launch)
             finally:
                 with contextlib.suppress(Exception):
                     sys.stdout.flush()
                     sys.stderr.flush()
                 os._exit(code)
-        status_write.close()
-        self._children[task_id] = Child(
-            task_id=task_id, pid=pid, step_key=step_key, pidfd=pidfd(pid), status=status_read
+        child_end.close()
+        self._children[pid] = Child(
+            pid=pid, pidfd=pidfd(pid), conn=parent_end, task_id=task_id, step_key=step_key
         )
 
-    def _interrupt(self, task_id: int) -> None:
-        child = self._children.get(task_id)
-        if child is None:
-            return
+    def _interrupt_task(self, task_id: int) -> None:
+        for child in self._children.values():
+            if child.task_id == task_id:
+                self._interrupt(child)
+
+    def _interrupt(self, child: Child) -> None:
         if child.interrupt_at is None:
             child.interrupt_at = time.monotonic()
         self._signal(child, signal.SIGINT)
@@ -253,8 +286,12 @@ class Template:
 
     def _begin_shutdown(self, grace_seconds: float) -> None:
         self._shutdown_deadline = time.monotonic() + grace_seconds
-        for task_id in list(self._children):
-            self._interrupt(task_id)
+        for child in list(self._children.values()):
+            if child.task_id is None and child.conn is not None:
+                with contextlib.suppress(OSError):
+                    child.conn.send(None)  # an idle worker leaves on its own
+            else:
+                self._interrupt(child)
 
     def _kill_all(self) -> None:
         for child in self._children.values():
@@ -264,12 +301,7 @@ class Template:
                 os.waitpid(child.pid, 0)
             self._forget(child)
 
-    def _reap(self, block: bool) -> None:
-        for child in list(self._children.values()):
-            if child.pidfd is None:
-                self._reap_one(child, block=block)
-
-    def _reap_one(self, child: Child, block: bool = True) -> None:
+    def _reap(self, child: Child, block: bool) -> None:
         try:
             pid, status = os.waitpid(child.pid, 0 if block else os.WNOHANG)
         except ChildProcessError:
@@ -277,12 +309,10 @@ class Template:
         if pid == 0:
             return
         exitcode = os.waitstatus_to_exitcode(status)
-        if child.status is not None:
-            # A byte written just before a fast exit may not have been read yet.
-            with contextlib.suppress(EOFError, OSError):
-                if child.status.poll() and child.status.recv_bytes():
-                    child.reached_step = True
+        self._read_child(child)  # a message sent just before exiting still counts
         self._forget(child)
+        if child.task_id is None:
+            return  # an idle worker that left after its last step
         self._send(
             StepExited(
                 task_id=child.task_id,
@@ -302,12 +332,12 @@ class Template:
         return False
 
     def _forget(self, child: Child) -> None:
-        self._children.pop(child.task_id, None)
+        self._children.pop(child.pid, None)
         close_quietly(child.pidfd)
         child.pidfd = None
-        if child.status is not None:
-            child.status.close()
-            child.status = None
+        if child.conn is not None:
+            child.conn.close()
+            child.conn = None
 
     def _send(self, message: Any) -> None:
         with contextlib.suppress(OSError, ValueError):
