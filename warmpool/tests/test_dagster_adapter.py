@@ -67,15 +67,56 @@ def test_execute_step_matches_dagster_api_execute_step(tmp_path: Path, postgres_
         assert "STEP_SUCCESS" in _types(instance, ours.run_id)
 
 
-def test_tailer_offset_reaches_the_step_delegating_executor(pg_instance) -> None:
+def _tailers(handler_free_retries=RetryMode.DISABLED):
     from dagster._core.executor.step_delegating import StepDelegatingExecutor
 
-    executor = StepDelegatingExecutor(step_handler=None, retries=RetryMode.DISABLED)  # type: ignore[arg-type]
+    stock = StepDelegatingExecutor(step_handler=None, retries=handler_free_retries)  # type: ignore[arg-type]
+    ours = adapter.OrderSafeStepDelegatingExecutor(
+        step_handler=None, retries=handler_free_retries, tail_offset=200  # type: ignore[arg-type]
+    )
+    return stock, ours
+
+
+def test_order_safe_tailer_reads_what_the_stock_tailer_reads(pg_instance) -> None:
+    run, _ = execute(pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 3}}}})
+    stock, ours = _tailers()
     os.environ.pop("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", None)
-    assert executor._get_pop_events_offset(pg_instance) == 0  # noqa: SLF001
-    with adapter.event_tailer_offset(40):
-        assert executor._get_pop_events_offset(pg_instance) == 40  # noqa: SLF001
-    assert executor._get_pop_events_offset(pg_instance) == 0  # noqa: SLF001
+    stock_events = stock._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
+    our_events = ours._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
+    assert len(our_events) > 20
+    assert our_events == stock_events
+    assert ours._pop_events(pg_instance, run.run_id, set(range(10**9, 10**9 + 1))) != []  # noqa: SLF001
+
+
+def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(pg_instance) -> None:
+    """A row that becomes visible after the tailer has passed its id: the stock tailer (no
+    offset) never returns it; ours does on the next poll."""
+    import sqlalchemy as db
+
+    storage = pg_instance.event_log_storage
+    with storage.index_connection() as conn:
+        # The id a slow writer would have been given before the run's other events.
+        late_id = conn.execute(db.text("SELECT nextval('event_logs_id_seq')")).scalar()
+    run, _ = execute(pg_instance, J.simple_job)
+    stock, ours = _tailers()
+    stock_seen: set[int] = set()
+    our_seen: set[int] = set()
+    stock._pop_events(pg_instance, run.run_id, stock_seen)  # noqa: SLF001
+    ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
+    assert min(our_seen) > late_id
+    with storage.index_connection() as conn:
+        last = max(our_seen)
+        conn.execute(
+            db.text(
+                "INSERT INTO event_logs (id, run_id, event, dagster_event_type, timestamp, step_key) "
+                "SELECT :late, run_id, event, dagster_event_type, timestamp, step_key "
+                "FROM event_logs WHERE id = :last"
+            ),
+            {"late": late_id, "last": last},
+        )
+    assert stock._pop_events(pg_instance, run.run_id, stock_seen) == []  # noqa: SLF001
+    late = ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
+    assert len(late) == 1 and late_id in our_seen
 
 
 def test_warning_engine_event_is_stored_at_warning_level(pg_instance) -> None:

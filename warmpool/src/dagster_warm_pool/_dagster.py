@@ -59,7 +59,7 @@ __all__ = [
     "StepDependencyConfig",
     "StepHandler",
     "StepHandlerContext",
-    "event_tailer_offset",
+    "OrderSafeStepDelegatingExecutor",
     "execute_step_in_this_process",
     "get_retries_config",
     "get_step_dependency_config_field",
@@ -71,29 +71,63 @@ __all__ = [
     "warm_step_definitions",
 ]
 
-# StepDelegatingExecutor tails the run's event log with an id cursor. Two step processes
-# writing at once can commit their rows out of id order; with an offset of N the tailer
-# re-reads the last N ids each poll (de-duplicated by storage id), so a row committed late
-# is still seen. Dagster reads this variable at every poll (`_get_pop_events_offset`).
 # How a terminated step ends inside `dagster api execute_step`'s body: the interrupt is
 # re-raised after "Step execution terminated by interrupt" is logged.
 INTERRUPTS = (KeyboardInterrupt, DagsterExecutionInterruptedError)
 
-_POP_EVENTS_OFFSET_ENV = "DAGSTER_EXECUTOR_POP_EVENTS_OFFSET"
 
+class OrderSafeStepDelegatingExecutor(StepDelegatingExecutor):
+    """Dagster's StepDelegatingExecutor with an event-log tailer that re-checks the run's most
+    recent ids on every poll, cheaply, so a row committed out of id order is still seen.
 
-@contextlib.contextmanager
-def event_tailer_offset(offset: int) -> Iterator[None]:
-    """Set the step-delegating executor's tailer offset for the duration of one execute, unless
-    the operator already set one."""
-    if _POP_EVENTS_OFFSET_ENV in os.environ:
-        yield
-        return
-    os.environ[_POP_EVENTS_OFFSET_ENV] = str(offset)
-    try:
-        yield
-    finally:
-        os.environ.pop(_POP_EVENTS_OFFSET_ENV, None)
+    The stock tailer (`_pop_events`) reads rows above an id cursor. Two step processes writing
+    at once can commit out of id order (ids come from one sequence when a statement starts;
+    rows become visible when it commits): the cursor passes the later-committing row and never
+    sees it. With `DAGSTER_EXECUTOR_POP_EVENTS_OFFSET=N` the stock tailer re-reads and
+    re-deserializes the last N rows on every poll, several milliseconds of CPU each time. This
+    override re-reads only the last `tail_offset` ids, then fetches and deserializes just the
+    rows not seen before. On other storages than Postgres (sqlite commits in id order) it is
+    the stock tailer."""
+
+    def __init__(self, *args: Any, tail_offset: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tail_offset = tail_offset
+        self._tail_low = 0
+
+    def _pop_events(self, instance: Any, run_id: str, seen_storage_ids: set[int]) -> list[Any]:
+        import sqlalchemy as db
+        from dagster._core.events.log import EventLogEntry
+        from dagster._serdes import deserialize_value
+        from dagster_postgres import PostgresEventLogStorage
+
+        storage = instance.event_log_storage
+        if not isinstance(storage, PostgresEventLogStorage):
+            return super()._pop_events(instance, run_id, seen_storage_ids)
+        with storage.index_connection() as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    db.text(
+                        "SELECT id FROM event_logs WHERE run_id = :run_id AND id > :low "
+                        "AND dagster_event_type IS NOT NULL ORDER BY id LIMIT :limit"
+                    ),
+                    {"run_id": run_id, "low": self._tail_low, "limit": self._pop_events_limit},
+                )
+            ]
+            new_ids = [i for i in ids if i not in seen_storage_ids]
+            rows = (
+                conn.execute(
+                    db.text("SELECT id, event FROM event_logs WHERE id = ANY(:ids) ORDER BY id"),
+                    {"ids": new_ids},
+                ).fetchall()
+                if new_ids
+                else []
+            )
+        seen_storage_ids.update(new_ids)
+        if ids:
+            self._tail_low = max(self._tail_low, ids[-1] - self._tail_offset)
+        entries = [deserialize_value(row[1], EventLogEntry) for row in rows]
+        return [entry.dagster_event for entry in entries if entry.dagster_event is not None]
 
 
 @contextlib.contextmanager

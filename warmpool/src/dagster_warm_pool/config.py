@@ -20,8 +20,9 @@ from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS
 DEFAULT_WORKER_MEMORY_MIB = 64
 # The orchestrator polls the event log this often for the steps' events (StepDelegatingExecutor).
 DEFAULT_POLL_INTERVAL_S = 0.02
-# Rows the event-log tailer re-reads per poll, so rows committed out of id order are not missed.
-DEFAULT_TAILER_OFFSET = 40
+# Ids the event-log tailer re-checks per poll, so rows committed out of id order by concurrent
+# step processes are not missed (only their ids are re-read: cheap, so generous).
+DEFAULT_TAILER_OFFSET = 200
 DEFAULT_MAX_TEMPLATE_RESTARTS = 3
 
 
@@ -104,8 +105,8 @@ WARM_POOL_CONFIG: dict[str, Any] = {
         int,
         default_value=DEFAULT_TAILER_OFFSET,
         description=(
-            "Event-log rows re-read per poll so rows committed out of id order by concurrent "
-            "steps are not missed (sets DAGSTER_EXECUTOR_POP_EVENTS_OFFSET unless already set)."
+            "Event-log ids re-checked per poll so rows committed out of id order by concurrent "
+            "steps are not missed (ids only; rows already seen are not fetched again)."
         ),
     ),
     "supported_dagster_versions": dg.Field(

@@ -12,10 +12,9 @@ import dagster as dg
 
 from dagster_warm_pool._dagster import (
     DagsterEvent,
+    OrderSafeStepDelegatingExecutor,
     RetryMode,
-    StepDelegatingExecutor,
     StepDependencyConfig,
-    event_tailer_offset,
     hold_connections,
     warning_engine_event,
 )
@@ -110,8 +109,9 @@ class WarmPoolExecutor(dg.Executor):
         # After the template exists, so it inherits no open connection: the orchestrator polls
         # the event log every few milliseconds and should not reconnect for each poll.
         hold_connections(plan_context.instance)
-        delegating = StepDelegatingExecutor(
+        delegating = OrderSafeStepDelegatingExecutor(
             WarmPoolStepHandler(client),
+            tail_offset=self._options.event_tailer_offset,
             retries=self._retries,
             sleep_seconds=self._options.poll_interval_seconds,
             # Every poll: a step process that died is noticed within one poll interval.
@@ -121,8 +121,7 @@ class WarmPoolExecutor(dg.Executor):
             step_dependency_config=self._step_dependency_config,
         )
         try:
-            with event_tailer_offset(self._options.event_tailer_offset):
-                yield from delegating.execute(plan_context, execution_plan)
+            yield from delegating.execute(plan_context, execution_plan)
         finally:
             client.shutdown(self._options.termination_grace_seconds)
         yield run_usage_event(plan_context)
