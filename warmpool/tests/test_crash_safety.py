@@ -7,7 +7,7 @@ import time
 import dagster as dg
 import pytest
 import warm_pool_test_jobs as J
-from warm_pool_runs import engine_messages, events, execute, pid_alive, step_pids
+from warm_pool_runs import engine_messages, events, execute, pid_alive, step_pids, warm_pool_processes
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -34,6 +34,7 @@ def test_a_template_that_keeps_dying_fails_the_run_with_the_reason(pg_instance) 
     # Back-off between restarts, but bounded: 0.25 + 0.5 s, not minutes.
     print(f"\n[crash loop] run failed after {elapsed:.1f} s with {len(retries)} step retries")
     assert [p for p in step_pids(pg_instance, run.run_id) if pid_alive(p)] == []
+    assert warm_pool_processes() == []
 
 
 def test_the_template_is_not_forked_from_a_threaded_orchestrator(pg_instance) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from warm_pool_runs import events, pid_alive, template_pid
+from warm_pool_runs import events, pid_alive, template_pid, warm_pool_processes
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -66,6 +66,7 @@ def test_termination_interrupts_the_step_and_leaves_nothing(tmp_path: Path, post
         print(f"\n[termination] SIGTERM to CANCELED in {took:.2f} s")
         assert not (marker / "long_sleep.finished").exists()
         assert not pid_alive(step_pid) and not pid_alive(template)
+        assert warm_pool_processes() == []
     finally:
         if worker.poll() is None:
             worker.kill()

@@ -63,11 +63,29 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def warm_pool_processes() -> list[int]:
+    """Live processes named as the warm pool names its template and step processes (spares
+    included, which never appear in a run's events)."""
+    from dagster_warm_pool.process_control import STEP_NAME, TEMPLATE_NAME
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name in (STEP_NAME, TEMPLATE_NAME) and pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
 def assert_nothing_left(instance: dg.DagsterInstance, run_id: str) -> None:
-    """The template and every step process of the run are gone."""
+    """The template and every step process of the run are gone, spares too."""
     pids = [template_pid(instance, run_id), *step_pids(instance, run_id)]
     assert pids
     assert [p for p in pids if pid_alive(p)] == []
+    assert warm_pool_processes() == []
 
 
 def spans(marker_dir: Path) -> dict[str, tuple[int, float, float]]:

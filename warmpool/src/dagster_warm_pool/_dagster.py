@@ -60,6 +60,7 @@ __all__ = [
     "StepHandler",
     "StepHandlerContext",
     "OrderSafeStepDelegatingExecutor",
+    "open_connection",
     "execute_step_in_this_process",
     "get_retries_config",
     "get_step_dependency_config_field",
@@ -181,6 +182,15 @@ def hold_connections(instance: DagsterInstance) -> None:
     NullPool (a new Postgres connection for every event written). Uses the switch the
     webserver uses for its long-lived instance; a no-op for sqlite."""
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
+
+
+def open_connection(instance: DagsterInstance) -> None:
+    """Open (and keep, after hold_connections) the event log's connection now."""
+    import sqlalchemy as db
+
+    storage = instance.event_log_storage
+    with storage.index_connection() as conn:
+        conn.execute(db.text("SELECT 1"))
 
 
 def release_connections(instance: DagsterInstance) -> None:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from dagster._core.execution.plan.plan import ExecutionPlan
 
 FALLBACK_PREFIX = "Warm pool not used for this run:"
+# Step processes forked ahead of need: one per concurrent step, a few at most.
+MAX_SPARE_WORKERS = 4
 
 
 class WarmPoolExecutor(dg.Executor):
@@ -95,6 +97,7 @@ class WarmPoolExecutor(dg.Executor):
                 instance_ref=plan_context.instance.get_ref(),
                 orchestrator_pid=os.getpid(),
                 options=self._options,
+                spare_workers=min(sizing.workers, MAX_SPARE_WORKERS),
             ),
             inherited=(plan_context.instance, run),
             memory_limit_bytes=read_memory().limit_bytes,

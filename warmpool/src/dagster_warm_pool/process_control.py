@@ -10,6 +10,10 @@ import sys
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+# Process names (as `ps -o comm`, `top` and /proc/<pid>/comm show them).
+TEMPLATE_NAME = "wp-template"
+STEP_NAME = "wp-step"
 # Steps are what should die first when a container runs out of memory, never the
 # orchestrator or the template (raising one's own score needs no privilege).
 STEP_OOM_SCORE_ADJ = 500
@@ -33,6 +37,13 @@ def die_with_parent(expected_parent: int) -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != expected_parent:
         os._exit(1)
+
+
+def set_process_name(name: str) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 def raise_oom_score(adj: int = STEP_OOM_SCORE_ADJ) -> None:

@@ -15,6 +15,7 @@ class TemplateSpec(NamedTuple):
     instance_ref: Any  # dagster InstanceRef
     orchestrator_pid: int
     options: WarmPoolOptions
+    spare_workers: int = 0  # step processes forked ahead of need
 
 
 # orchestrator -> template

@@ -11,7 +11,12 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
-from dagster_warm_pool.process_control import die_with_parent, raise_oom_score
+from dagster_warm_pool.process_control import (
+    STEP_NAME,
+    die_with_parent,
+    raise_oom_score,
+    set_process_name,
+)
 from dagster_warm_pool.process_memory import resident_bytes
 from dagster_warm_pool.protocol import WorkerDone, WorkerRunning
 from dagster_warm_pool.sizing import MIB
@@ -30,15 +35,17 @@ PROFILE_DIR_ENV = "DAGSTER_WARM_POOL_PROFILE_DIR"
 
 def _become_step_process(template_pid: int) -> None:
     die_with_parent(template_pid)
+    set_process_name(STEP_NAME)
     # The template ignores SIGINT; a step needs it back for Dagster's interrupt handling.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     raise_oom_score()
 
 
-def worker_main(state: TemplateState, conn: Any, launch: Launch) -> int:
-    """Run `launch`, then (reuse opt-in) further steps sent by the template; the exit code."""
-    from dagster_warm_pool._dagster import hold_connections, release_connections
+def worker_main(state: TemplateState, conn: Any, launch: Launch | None) -> int:
+    """Run `launch` (a spare: the first step the template sends), then (reuse opt-in) further
+    steps sent by the template; the exit code."""
+    from dagster_warm_pool._dagster import hold_connections, open_connection, release_connections
 
     _become_step_process(template_pid=os.getppid())
     options = state.spec.options
@@ -46,7 +53,10 @@ def worker_main(state: TemplateState, conn: Any, launch: Launch) -> int:
     served = 0
     try:
         hold_connections(state.instance)
-        current: Launch | None = launch
+        if launch is None:
+            # A spare: connect now, while nothing waits on it; then wait for a step.
+            open_connection(state.instance)
+        current: Launch | None = launch if launch is not None else conn.recv()
         while current is not None:
             conn.send(WorkerRunning(current.task_id))
             code = _run_profiled(state, current)

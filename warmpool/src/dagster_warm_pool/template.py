@@ -7,6 +7,11 @@ earlier step) without importing or building anything again.
 By default a step process runs one step and exits. With `steps_per_worker` above 1 (opt-in) a
 step process runs up to that many steps in turn, and is replaced once it has, or once it holds
 more than `max_worker_memory_mib`.
+
+The template keeps `spare_workers` step processes forked ahead, already connected to the
+database and waiting: a step starts as soon as it is launched, and the fork and connection of
+the next spare happen while steps run. A spare has run nothing, so it is as clean as a fresh
+fork.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagster_warm_pool.cgroup_memory import read_memory
-from dagster_warm_pool.process_control import close_quietly, die_with_parent, os_thread_count, pidfd
+from dagster_warm_pool.process_control import (
+    TEMPLATE_NAME,
+    close_quietly,
+    die_with_parent,
+    os_thread_count,
+    pidfd,
+    set_process_name,
+)
 from dagster_warm_pool.protocol import (
     ForkFailed,
     InitFailed,
@@ -100,6 +112,7 @@ def template_main(
     for fd in close_fds:
         close_quietly(fd)
     die_with_parent(spec.orchestrator_pid)
+    set_process_name(TEMPLATE_NAME)
     # Ctrl-C reaches the whole process group: the orchestrator decides what stops, and tells
     # the template. SIGTERM keeps its default (die), for `docker stop` of the container.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -136,10 +149,12 @@ class Template:
         self._children: dict[int, Child] = {}  # by pid
         self._oom_seen = read_memory().oom_kills or 0
         self._shutdown_deadline: float | None = None
+        self._spares = state.spec.spare_workers
 
     # -- main loop ------------------------------------------------------------------------
 
     def serve(self) -> None:
+        self._top_up_spares()
         while True:
             if self._shutdown_deadline is not None and not self._children:
                 return
@@ -213,18 +228,30 @@ class Template:
     # -- step processes ---------------------------------------------------------------------
 
     def _launch(self, launch: Launch) -> None:
-        if self._reuse and self._shutdown_deadline is None:
-            for child in self._children.values():
-                if child.task_id is None and not child.leaving and child.conn is not None:
-                    try:
-                        child.conn.send(launch)
-                    except OSError:
-                        continue
-                    child.task_id, child.step_key = launch.task_id, launch.step_key
-                    return
-        self._fork(launch.task_id, launch.step_key, launch)
+        for child in self._children.values():
+            if child.task_id is None and not child.leaving and child.conn is not None:
+                try:
+                    child.conn.send(launch)
+                except OSError:
+                    continue
+                child.task_id, child.step_key = launch.task_id, launch.step_key
+                break
+        else:
+            self._fork(launch.task_id, launch.step_key, launch)
+        self._top_up_spares()
 
-    def _fork(self, task_id: int, step_key: str, launch: Launch | None) -> None:
+    def _top_up_spares(self) -> None:
+        if self._shutdown_deadline is not None:
+            return
+        idle = sum(
+            1 for c in self._children.values() if c.task_id is None and not c.leaving and c.conn
+        )
+        for _ in range(self._spares - idle):
+            self._fork(None, "spare", None, spare=True)
+
+    def _fork(
+        self, task_id: int | None, step_key: str, launch: Launch | None, spare: bool = False
+    ) -> None:
         parent_end, child_end = multiprocessing.Pipe(duplex=True)
         try:
             pid = os.fork()
@@ -242,7 +269,7 @@ class Template:
                     close_quietly(other.pidfd)
                     if other.conn is not None:
                         other.conn.close()
-                if launch is None:
+                if launch is None and not spare:
                     code = probe_main(self._state, child_end)
                 else:
                     code = worker_main(self._state, child_end, launch)
