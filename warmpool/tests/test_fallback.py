@@ -60,3 +60,13 @@ def test_no_warning_when_the_warm_pool_runs(pg_instance) -> None:
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert _warnings(pg_instance, run.run_id) == []
     assert not _ran_on_stock_multiprocess(pg_instance, run.run_id)
+
+
+def test_force_multiprocess_is_an_informed_choice_not_a_warning(pg_instance) -> None:
+    cfg = {**FAN_OUT, "execution": {"config": {"force_multiprocess": True}}}
+    run, outputs = execute(pg_instance, J.fan_out_job, cfg)
+    assert run.status == dg.DagsterRunStatus.SUCCESS and outputs["total"] == 5
+    assert _warnings(pg_instance, run.run_id) == []
+    messages = [e.dagster_event.message or "" for e in events(pg_instance, run.run_id, "ENGINE_EVENT")]
+    assert any(m.startswith("Warm pool set aside for this run: force_multiprocess is set") for m in messages)
+    assert _ran_on_stock_multiprocess(pg_instance, run.run_id)

@@ -41,6 +41,7 @@ class WarmPoolOptions:
     memory_limit_hint: str = ""
     steps_per_worker: int = 1
     max_worker_memory_mib: int = 0
+    force_multiprocess: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
@@ -71,6 +72,7 @@ class WarmPoolOptions:
             max_worker_memory_mib=int(
                 config.get("max_worker_memory_mib", defaults.max_worker_memory_mib)
             ),
+            force_multiprocess=bool(config.get("force_multiprocess", defaults.force_multiprocess)),
         )
 
 
@@ -151,6 +153,14 @@ WARM_POOL_CONFIG: dict[str, Any] = {
         description=(
             "With steps_per_worker above 1: a step process holding more than this much "
             "resident memory after a step is replaced (0: no limit)."
+        ),
+    ),
+    "force_multiprocess": dg.Field(
+        bool,
+        default_value=False,
+        description=(
+            "Run this run on Dagster's multiprocess executor instead (same configuration): to "
+            "compare the two, or to rule the warm pool out while investigating a problem."
         ),
     ),
     "memory_limit_hint": dg.Field(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dagster._core.execution.plan.plan import ExecutionPlan
 
 FALLBACK_PREFIX = "Warm pool not used for this run:"
+FORCED_PREFIX = "Warm pool set aside for this run:"
 # Step processes forked ahead of need: one per concurrent step, a few at most.
 MAX_SPARE_WORKERS = 4
 
@@ -86,6 +87,15 @@ class WarmPoolExecutor(dg.Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         sizing = self.sizing()
+        if self._options.force_multiprocess:
+            yield info_event(
+                plan_context,
+                f"{FORCED_PREFIX} force_multiprocess is set: this run uses Dagster's "
+                "multiprocess executor with the same configuration.",
+                {"max_concurrent": dg.MetadataValue.int(sizing.workers)},
+            )
+            yield from self.stock_executor(sizing.workers).execute(plan_context, execution_plan)
+            return
         problem = version_problem(dg.__version__, self._options.supported_dagster_versions)
         if problem is not None:
             yield from self._fall_back(plan_context, execution_plan, sizing, problem)
