@@ -67,11 +67,11 @@ class WarmPoolExecutor(dg.Executor):
     def options(self) -> WarmPoolOptions:
         return self._options
 
-    def sizing(self) -> Sizing:
+    def sizing(self, template_pid: int | None = None) -> Sizing:
         if self._max_concurrent:
             cpu = container_cpu_count()
             return Sizing(self._max_concurrent, cpu, None, f"{self._max_concurrent} as configured")
-        return container_sizing(self._options.worker_memory_mib)
+        return container_sizing(self._options.worker_memory_mib, template_pid)
 
     def stock_executor(self, max_concurrent: int) -> OomExplainingMultiprocessExecutor:
         """Dagster's multiprocess executor with this executor's configuration."""
@@ -107,7 +107,7 @@ class WarmPoolExecutor(dg.Executor):
                 instance_ref=plan_context.instance.get_ref(),
                 orchestrator_pid=os.getpid(),
                 options=self._options,
-                spare_workers=min(sizing.workers, MAX_SPARE_WORKERS),
+                spare_workers=min(sizing.cpu_workers, sizing.workers, MAX_SPARE_WORKERS),
             ),
             inherited=(plan_context.instance, run),
             memory_limit_bytes=read_memory().limit_bytes,
@@ -118,6 +118,8 @@ class WarmPoolExecutor(dg.Executor):
             client.shutdown(0)
             yield from self._fall_back(plan_context, execution_plan, sizing, f"start-up probe failed: {error}")
             return
+        # Sized again now the template's own memory is known.
+        sizing = self.sizing(info.template_pid)
         yield _started_event(plan_context, info, sizing)
         # After the template exists, so it inherits no open connection: the orchestrator polls
         # the event log every few milliseconds and should not reconnect for each poll.
