@@ -48,6 +48,7 @@ def _events(stack: Stack, run_id: str) -> list[dict[str, Any]]:
               ... on MessageEvent { message stepKey level }
               ... on MaterializationEvent { assetKey { path } }
               ... on ExecutionStepFailureEvent { error { message } }
+              ... on ExecutionStepUpForRetryEvent { error { message } }
             } }
           }
         }
