@@ -11,9 +11,9 @@ Module-level functions so they are reconstructable (`reconstructable(...)`,
 import dagster as dg
 
 from user_code.deployment import FORKSERVER_PRELOAD_MODULES
-from user_code.executors import warm_pool_executor
+from dagster_warm_pool import warm_pool_executor
 from user_code.jobs.chunked_work_job import chunked_work_job
-from user_code.lib.cpu_quota import container_cpu_count
+from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
 CORES = container_cpu_count()
 GRAPH = chunked_work_job.graph

@@ -1,0 +1,68 @@
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Everything under tests/integration talks to the live stack: mark it so it can be
+    # selected (`-m integration`) or skipped (`-m "not integration"`). The fault suite
+    # (tests/integration/faults) restarts services and kills containers: it runs last, so
+    # the other tests see a stack nobody has disturbed.
+    for item in items:
+        if "/tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+        if "/tests/integration/faults/" in str(item.path):
+            item.add_marker(pytest.mark.faults)
+    items.sort(key=lambda item: "/tests/integration/faults/" in str(item.path))
+
+
+def _docker_works() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real Postgres for tests of the Postgres-specific paths: TEST_POSTGRES_URL if set,
+    else a throwaway container from $POSTGRES_IMAGE. Without either the test fails: a suite
+    that needs Postgres never passes by skipping."""
+    if url := os.environ.get("TEST_POSTGRES_URL"):
+        yield url
+        return
+    if not _docker_works():
+        pytest.fail("needs TEST_POSTGRES_URL or a running Docker engine to start Postgres")
+    from bench.postgres import throwaway_postgres
+
+    with throwaway_postgres() as url:
+        yield url
+
+
+def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict:
+    """The stack's instance configuration (dagster.yaml) on a test database."""
+    from dagster_warm_pool.instance_config import postgres_instance_config
+
+    return postgres_instance_config({"postgres_url": postgres_url}, compute_logs_dir)
+
+
+@pytest.fixture
+def pg_instance(tmp_path, postgres_url: str):
+    """A Dagster instance configured as the stack's, on the session's real Postgres."""
+    import dagster as dg
+
+    overrides = stack_instance_overrides(postgres_url, str(tmp_path / "compute_logs"))
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance
+
+
+@pytest.fixture
+def stock_pg_instance(tmp_path, postgres_url: str):
+    """A Dagster instance with Dagster's own Postgres storage and compute log manager."""
+    import dagster as dg
+
+    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance
