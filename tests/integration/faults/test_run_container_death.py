@@ -125,3 +125,16 @@ def test_missing_image_fails_fast_names_the_image_and_is_not_retried(
     assert f"image {user_code_image_missing} was not found" in message, message
     assert stack.run_containers(run_id) == []
     _assert_not_retried(stack, run_id)
+
+
+def test_a_trivial_run_succeeds_at_the_products_memory_floor(stack: Stack) -> None:
+    """The floor .env ships (RUN_MIN_MEMORY) is enough for a run worker to start and run."""
+    from dotenv import dotenv_values
+
+    from tests.integration.stack import REPO_ROOT
+
+    floor = dotenv_values(REPO_ROOT / ".env")["RUN_MIN_MEMORY"]
+    run_id = stack.launch("chunked_work_job", TRIVIAL, {"limits/memory": floor})
+    assert stack.wait_for_run(run_id) == "SUCCESS", stack.failure_messages(run_id)
+    (usage,) = [m for _, _, m in stack.event_times(run_id) if m.startswith("Run resource usage:")]
+    print(f"\n[faults] memory floor {floor}: a trivial run succeeds at it; {usage}")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from tests.integration.faults.burst import times_launched
 from tests.integration.faults.deaths import TRIVIAL, wait_for_status
 from tests.integration.stack import Stack
 
@@ -105,7 +106,7 @@ def test_daemon_restart_with_20_runs_queued(stack: Stack) -> None:
         r: stack.failure_messages(r) for r, s in outcomes.items() if s != "SUCCESS"
     }
     for run_id in run_ids:
-        assert len(stack.run_containers(run_id)) == 1, f"run {run_id} ran more than once"
+        assert times_launched(stack, run_id) == (1, 1), f"run {run_id} did not run exactly once"
         assert stack.retries_of(run_id) == []
 
 

@@ -1,0 +1,51 @@
+"""The stack's schedules and sensors through GraphQL: their states, and starting or
+stopping one the way the UI's toggle does."""
+
+from tests.integration.stack import Stack
+
+INSTIGATORS = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
+    schedules { name scheduleState { id status } }
+    sensors { name sensorState { id status } } } } } }
+"""
+
+
+def _repository(stack: Stack) -> dict:
+    (repo,) = stack.graphql(INSTIGATORS)["repositoriesOrError"]["nodes"]
+    return repo
+
+
+def stack_instigators(stack: Stack) -> dict[str, str]:
+    """Schedule and sensor name -> RUNNING or STOPPED."""
+    repo = _repository(stack)
+    states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
+    states |= {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
+    return states
+
+
+def set_instigator(stack: Stack, name: str, running: bool) -> None:
+    repo = _repository(stack)
+    location = repo["location"]["name"]
+    kind = "schedule" if any(s["name"] == name for s in repo["schedules"]) else "sensor"
+    state_id = next(
+        i[f"{kind}State"]["id"] for i in repo[f"{kind}s"] if i["name"] == name
+    )
+    selector = {"repositoryName": repo["name"], "repositoryLocationName": location,
+                f"{kind}Name": name}  # fmt: skip
+    if kind == "schedule" and running:
+        query = "mutation ($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) { __typename } }"
+        variables = {"s": selector}
+    elif kind == "schedule":
+        query = "mutation ($id: String) { stopRunningSchedule(id: $id) { __typename } }"
+        variables = {"id": state_id}
+    elif running:
+        query = "mutation ($s: SensorSelector!) { startSensor(sensorSelector: $s) { __typename } }"
+        variables = {"s": selector}
+    else:
+        query = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
+        variables = {"id": state_id}
+    result = stack.graphql(query, variables)
+    (typename,) = [value["__typename"] for value in result.values()]
+    assert "Error" not in typename, f"{kind} {name}: {typename}"
+    wanted = "RUNNING" if running else "STOPPED"
+    assert stack_instigators(stack)[name] == wanted, f"{kind} {name} is not {wanted}"
