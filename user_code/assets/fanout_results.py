@@ -74,6 +74,11 @@ def process_record(
     timer = StepTimer()
     started_at = time.time()
     _inject_failure(context, config, record)
+    # Step stdout, shown in the UI's log viewer for this step (compute logs).
+    print(
+        f"record {record.id}: {record.units} units x {config.unit_work_ms:g} ms "
+        f"{config.work_kind} work, {config.unit_mode}"
+    )
     run = run_units(
         record.id,
         record.units,
@@ -85,6 +90,7 @@ def process_record(
     )
     timer.add_work(sum(unit.work_s for unit in run.results))
     timing = timer.metadata()
+    print(f"record {record.id}: done, wall {timing['wall_s']:.3f} s, work {timing['work_s']:.3f} s")
     result = RecordResult(
         record_id=record.id,
         mapping_key=context.get_mapping_key() or "",
