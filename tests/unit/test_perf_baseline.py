@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from user_code.lib.perf_baseline import (
@@ -9,11 +11,12 @@ from user_code.lib.perf_baseline import (
 )
 
 
-def test_worse_is_measured_in_the_direction_that_hurts() -> None:
-    assert worse_by(UNITS_PER_S, 50.0, 100.0) == pytest.approx(0.5)  # half the speed
-    assert worse_by(UNITS_PER_S, 150.0, 100.0) == pytest.approx(-0.5)  # faster: negative
+def test_worse_is_a_factor_in_the_direction_that_hurts() -> None:
+    assert worse_by(UNITS_PER_S, 50.0, 100.0) == pytest.approx(1.0)  # half the speed: 2x worse
+    assert worse_by(UNITS_PER_S, 200.0, 100.0) == pytest.approx(-0.5)  # faster: negative
     assert worse_by(OVERHEAD_RATIO, 1.5, 1.0) == pytest.approx(0.5)  # 1.5x the overhead
     assert worse_by(OVERHEAD_RATIO, 0.8, 1.0) == pytest.approx(-0.2)
+    assert worse_by(UNITS_PER_S, 0.0, 100.0) == math.inf
     assert worse_by(UNITS_PER_S, 1.0, 0.0) is None
 
 
@@ -28,18 +31,24 @@ def test_more_than_the_margin_worse_is_a_regression() -> None:
     slow = compare(UNITS_PER_S, 40.0, [100.0, 100.0], margin=0.5)
     assert slow.regressed
     assert slow.describe() == (
-        "units_per_s 40 vs median 100 of the last 2: 60% worse (more than the 50% margin)"
+        "units_per_s 40 vs median 100 of the last 2: 2.50x worse (beyond the 1.50x margin)"
     )
-    at_margin = compare(UNITS_PER_S, 50.0, [100.0], margin=0.5)
+    at_margin = compare(UNITS_PER_S, 50.0, [100.0], margin=1.0)
     assert not at_margin.regressed
     overhead = compare(OVERHEAD_RATIO, 1.6, [1.0, 1.0, 1.2], margin=0.5)
     assert overhead.regressed and overhead.worse_by == pytest.approx(0.6)
 
 
+def test_any_margin_is_reachable_for_both_kinds_of_figure() -> None:
+    assert compare(UNITS_PER_S, 10.0, [100.0], margin=5.0).regressed  # 10x slower
+    assert not compare(UNITS_PER_S, 20.0, [100.0], margin=5.0).regressed  # 5x slower
+    assert compare(OVERHEAD_RATIO, 7.0, [1.0], margin=5.0).regressed
+
+
 def test_better_is_never_a_regression() -> None:
     fast = compare(UNITS_PER_S, 1000.0, [100.0], margin=0.0)
     assert not fast.regressed
-    assert "900% better (within margin)" in fast.describe()
+    assert fast.describe().endswith("10.00x better (within margin)")
 
 
 def test_no_history_means_nothing_to_compare() -> None:

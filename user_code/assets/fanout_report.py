@@ -27,8 +27,8 @@ from user_code.lib.timing import StepTimer
 class FanoutReportConfig(dg.Config):
     """baseline_materializations: how many earlier materializations the performance check
       takes the median of.
-    regression_margin: how much worse than that median (as a fraction of it) a figure may be
-      before the check warns; 0.5 = units_per_s below half, or overhead_ratio above 1.5x.
+    regression_margin: how much worse than that median a figure may be before the check warns:
+      0.5 = 1.5x worse, i.e. units_per_s below 2/3 of the median or overhead_ratio above 1.5x.
     """
 
     baseline_materializations: int = 10

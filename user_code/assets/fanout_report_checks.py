@@ -6,6 +6,7 @@ it does: launchpad, schedule, sensor, "Materialize all") and shown on its asset 
   all_records_present (ERROR, blocking): every input record has a result; a miss fails the step.
 """
 
+import math
 from collections.abc import Mapping
 
 import dagster as dg
@@ -67,7 +68,7 @@ def performance_result(comparisons: list[Comparison], margin: float) -> dg.Asset
         metadata[name] = comparison.value
         if comparison.baseline is not None:
             metadata[f"{name}_baseline"] = round(comparison.baseline, 4)
-        if comparison.worse_by is not None:
+        if comparison.worse_by is not None and math.isfinite(comparison.worse_by):
             metadata[f"{name}_worse_by"] = round(comparison.worse_by, 4)
     return dg.AssetCheckResult(
         check_name=PERFORMANCE_CHECK,

@@ -2,10 +2,12 @@
 of the same figure over the last N materializations; a figure more than `margin` worse than
 that median is a regression.
 
-"Worse" is measured as a fraction of the baseline, in the direction that hurts:
-  units_per_s (higher is better):    worse_by = 1 - value / baseline   (0.5 = half the speed)
-  overhead_ratio (lower is better):  worse_by = value / baseline - 1   (0.5 = 1.5x the overhead)
-The median, not the mean, so one odd run in the history does not move the baseline.
+"Worse" is a factor in the direction that hurts, minus one, so it means the same for both kinds
+of figure and any margin can be reached:
+  units_per_s (higher is better):    worse_by = baseline / value - 1
+  overhead_ratio (lower is better):  worse_by = value / baseline - 1
+A margin of 0.5 warns at 1.5x worse: units_per_s below 2/3 of the median, or overhead_ratio
+above 1.5x the median. The median, not the mean, so one odd run does not move the baseline.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class Comparison:
     value: float
     baseline: float | None  # median of the history; None without usable history
     samples: int  # how many earlier values the median is over
-    worse_by: float | None  # fraction worse than the baseline; negative means better
+    worse_by: float | None  # times worse than the baseline, minus one; negative = better
     margin: float
 
     @property
@@ -44,20 +46,26 @@ class Comparison:
         name = self.metric.name
         if self.baseline is None or self.worse_by is None:
             return f"{name} {self.value:g}: no earlier materialization to compare with"
-        direction = "worse" if self.worse_by > 0 else "better"
-        verdict = f"more than the {self.margin:.0%} margin" if self.regressed else "within margin"
+        factor = 1 + self.worse_by
+        if factor >= 1:
+            change = f"{factor:.2f}x worse"
+        else:
+            change = f"{1 / factor:.2f}x better" if factor > 0 else "better"
+        verdict = (
+            f"beyond the {1 + self.margin:.2f}x margin" if self.regressed else "within margin"
+        )
         return (
             f"{name} {self.value:g} vs median {self.baseline:g} of the last {self.samples}: "
-            f"{abs(self.worse_by):.0%} {direction} ({verdict})"
+            f"{change} ({verdict})"
         )
 
 
 def worse_by(metric: Metric, value: float, baseline: float) -> float | None:
-    """How much worse `value` is than `baseline`, as a fraction of it (None if baseline <= 0)."""
+    """How many times worse than `baseline` `value` is, minus one (None if baseline <= 0)."""
     if baseline <= 0 or not math.isfinite(baseline):
         return None
     if metric.higher_is_better:
-        return 1 - value / baseline
+        return math.inf if value <= 0 else baseline / value - 1
     return value / baseline - 1
 
 
