@@ -8,10 +8,13 @@ import pytest
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Everything under tests/integration talks to the live stack: mark it so it can be
-    # selected (`-m integration`) or skipped (`-m "not integration"`).
+    # selected (`-m integration`) or skipped (`-m "not integration"`); the browser tests
+    # under tests/integration/ui are also `ui` (`-m ui`).
     for item in items:
         if "/tests/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
+        if "/tests/integration/ui/" in str(item.path):
+            item.add_marker(pytest.mark.ui)
 
 
 def _docker_works() -> bool:

@@ -82,6 +82,10 @@ class Stack:
         logs = self.compose("logs", "--no-color", "--tail", "150", check=False)
         return f"--- docker compose ps\n{ps}\n--- docker compose logs\n{logs}"
 
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     # --- Dagster, through the webserver's GraphQL API -------------------------------------
 
     @property
@@ -90,7 +94,7 @@ class Stack:
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = requests.post(
-            f"http://127.0.0.1:{self.port}/graphql",
+            f"{self.base_url}/graphql",
             json={"query": query, "variables": variables or {}},
             timeout=60,
         )
