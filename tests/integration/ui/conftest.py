@@ -34,13 +34,19 @@ def shots(request: pytest.FixtureRequest) -> Screenshots:
 
 
 @pytest.fixture
-def page(browser: Browser, stack: Stack, shots: Screenshots, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(
+    browser: Browser, stack: Stack, shots: Screenshots, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     page = open_page(browser, stack)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error}\n{error.stack or ''}"))
     yield page
-    # The state the test failed in, next to its step screenshots.
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
+        # The state the test failed in, next to its step screenshots, and the UI's own errors.
         shots(page, "failed")
+        if errors:
+            report.sections.append(("browser page errors", "\n\n".join(errors)))
     page.context.close()
 
 
