@@ -37,3 +37,51 @@ def postgres_url() -> Iterator[str]:
 
     with throwaway_postgres() as url:
         yield url
+
+
+def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict:
+    """The stack's instance configuration (dagster.yaml) on a test database: Postgres storages
+    with the warm pool's batching event log, and the file compute log manager."""
+    config = {"postgres_url": postgres_url}
+    return {
+        "run_storage": {
+            "module": "dagster_postgres.run_storage",
+            "class": "PostgresRunStorage",
+            "config": config,
+        },
+        "event_log_storage": {
+            "module": "dagster_warm_pool.event_log",
+            "class": "BatchingPostgresEventLogStorage",
+            "config": config,
+        },
+        "schedule_storage": {
+            "module": "dagster_postgres.schedule_storage",
+            "class": "PostgresScheduleStorage",
+            "config": config,
+        },
+        "compute_logs": {
+            "module": "dagster_warm_pool.compute_logs",
+            "class": "FileComputeLogManager",
+            "config": {"base_dir": compute_logs_dir},
+        },
+    }
+
+
+@pytest.fixture
+def pg_instance(tmp_path, postgres_url: str):
+    """A Dagster instance configured as the stack's, on the session's real Postgres."""
+    import dagster as dg
+
+    overrides = stack_instance_overrides(postgres_url, str(tmp_path / "compute_logs"))
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance
+
+
+@pytest.fixture
+def stock_pg_instance(tmp_path, postgres_url: str):
+    """A Dagster instance with Dagster's own Postgres storage and compute log manager."""
+    import dagster as dg
+
+    overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}}
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance

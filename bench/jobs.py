@@ -11,7 +11,7 @@ Module-level functions so they are reconstructable (`reconstructable(...)`,
 import dagster as dg
 
 from user_code.deployment import FORKSERVER_PRELOAD_MODULES
-from user_code.executors import warm_pool_executor
+from dagster_warm_pool import warm_pool_executor
 from user_code.jobs.chunked_work_job import chunked_work_job
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
 

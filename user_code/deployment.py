@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_warm_pool.cgroup_cpu import container_cpu_count
+from dagster_warm_pool import default_max_concurrent, multiprocess_executor, warm_pool_executor
 
 STACK = "stack"
 STACK_DATA_DIR = "/opt/dagster/data"
@@ -37,40 +37,48 @@ FORKSERVER_PRELOAD_MODULES = [
 ]
 
 TagLimits = list[dict[str, Any]]
-ExecutorBuilder = Callable[[int, TagLimits], dg.ExecutorDefinition]
+ExecutorBuilder = Callable[[TagLimits], dg.ExecutorDefinition]
+
+# What a step killed for memory should tell the person who launched the run.
+MEMORY_LIMIT_HINT = (
+    "Give the run more memory with the `limits/memory` run tag, up to the stack's "
+    "RUN_MAX_MEMORY, or make each unit hold less (unit_memory_mib)."
+)
 
 
 def is_stack(env: Mapping[str, str] = os.environ) -> bool:
     return env.get("DAGSTER_DEPLOYMENT", "") == STACK
 
 
-def _in_process(max_concurrent: int, tag_limits: TagLimits) -> dg.ExecutorDefinition:
+def _in_process(tag_limits: TagLimits) -> dg.ExecutorDefinition:
     # One process runs every step in order, so tag limits hold trivially.
     return dg.in_process_executor
 
 
-def _multiprocess(max_concurrent: int, tag_limits: TagLimits) -> dg.ExecutorDefinition:
+def _multiprocess(tag_limits: TagLimits) -> dg.ExecutorDefinition:
+    # Dagster's multiprocess executor (with the package's out-of-memory explanation), sized
+    # like the warm pool: the run container's CPU quota and memory limit.
     config: dict[str, Any] = {
-        "max_concurrent": max_concurrent,
+        "max_concurrent": default_max_concurrent(),
         "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD_MODULES}},
+        "memory_limit_hint": MEMORY_LIMIT_HINT,
     }
     if tag_limits:
         config["tag_concurrency_limits"] = tag_limits
-    return dg.multiprocess_executor.configured(config, name="multiprocess")
+    return multiprocess_executor.configured(config, name="multiprocess")
 
 
-def _warm_pool(max_concurrent: int, tag_limits: TagLimits) -> dg.ExecutorDefinition:
-    # Imported here so the in-process and multiprocess paths do not load the pool's modules.
-    from user_code.executors import warm_pool_executor
-
-    config: dict[str, Any] = {"max_concurrent": max_concurrent}
+def _warm_pool(tag_limits: TagLimits) -> dg.ExecutorDefinition:
+    # No max_concurrent: the executor sizes itself at run start from the run container's
+    # CPU quota and memory limit.
+    config: dict[str, Any] = {"memory_limit_hint": MEMORY_LIMIT_HINT}
     if tag_limits:
         config["tag_concurrency_limits"] = tag_limits
     return warm_pool_executor.configured(config, name="warm_pool")
 
 
-# The single place to register another executor; each builder takes the same
-# (max_concurrent, tag_limits) arguments.
+# The single place to register another executor; each builder takes the job's tag
+# concurrency limits.
 EXECUTOR_BUILDERS: dict[str, ExecutorBuilder] = {
     "in_process": _in_process,
     "multiprocess": _multiprocess,
@@ -95,8 +103,8 @@ def executor_name(env: Mapping[str, str] = os.environ) -> str:
 def build_executor(
     tag_limits: TagLimits | None = None, env: Mapping[str, str] = os.environ
 ) -> dg.ExecutorDefinition:
-    """The executor this deployment runs jobs with; max_concurrent follows the CPU quota."""
-    return EXECUTOR_BUILDERS[executor_name(env)](container_cpu_count(), tag_limits or [])
+    """The executor this deployment runs jobs with."""
+    return EXECUTOR_BUILDERS[executor_name(env)](tag_limits or [])
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:

@@ -101,7 +101,7 @@ def test_workers_inside_the_run_follow_its_cpu_quota(stack: Stack, cpus: str, wo
     run_id = stack.launch("fanout_job", config, {"limits/cpus": cpus})
     assert stack.wait_for_run(run_id) == "SUCCESS", stack.failure_messages(run_id)
     messages = [e.get("message") or "" for e in stack.run_events(run_id)]
-    started = [m for m in messages if m.startswith("Warm pool: started")]
-    assert started and started[0].startswith(f"Warm pool: started {workers} worker(s)"), started
+    started = [m for m in messages if m.startswith("Warm pool: template pid")]
+    assert started and f"steps run {workers} at a time" in started[0], started
     # The unit pool inside each record's step: as many processes as the quota allows.
     assert _pool_sizes(stack, run_id) == [workers, workers]

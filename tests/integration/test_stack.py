@@ -110,11 +110,14 @@ def test_asset_from_one_run_container_loads_in_the_next(
 
 
 def test_jobs_run_on_the_warm_pool_executor(stack: Stack, finished_runs: dict[str, str]) -> None:
-    """The stack's default executor: Dagster's multiprocess orchestration on warm workers."""
+    """The stack's default executor: Dagster's step-delegating orchestration, each step in a
+    process forked from the run's warm template, and the run's resource usage at the end."""
     for run_id in finished_runs.values():
         messages = [e.get("message") or "" for e in stack.run_events(run_id)]
-        assert any(m.startswith("Warm pool: started") for m in messages), messages[:10]
-        assert any("multiprocess executor" in m for m in messages), messages[:10]
+        assert any(m.startswith("Warm pool: template pid") for m in messages), messages[:10]
+        assert "Starting execution with step handler warm_pool." in messages, messages[:10]
+        assert not any(m.startswith("Warm pool not used") for m in messages), messages[:10]
+        assert any(m.startswith("Run resource usage: CPU") for m in messages), messages[-5:]
 
 
 def test_step_logs_reach_the_ui(stack: Stack, finished_runs: dict[str, str]) -> None:

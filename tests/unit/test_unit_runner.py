@@ -1,7 +1,7 @@
 import pytest
 
-from user_code.lib.unit_runner import run_units
-from user_code.lib.unit_work import UnitTask, combine_digests, iterations_per_ms, run_unit, unit_digest
+from user_code.lib.unit_runner import UnitWorkerDied, build_tasks, run_on_pool, run_units, unit_pool_size
+from user_code.lib.unit_work import UnitResult, UnitTask, combine_digests, iterations_per_ms, run_unit, unit_digest
 
 
 def test_parallel_pool_and_sequential_give_identical_results() -> None:
@@ -43,23 +43,45 @@ def test_combine_digests_ignores_completion_order() -> None:
     assert combine_digests(list(reversed(results))) == combine_digests(results)
 
 
-@pytest.mark.timeout(60)
-def test_pool_terminated_right_after_start_does_not_hang_with_a_deferring_handler() -> None:
-    """Dagster's SIGTERM handler may only record the signal; forked workers inherit it.
+def test_units_hold_the_configured_memory_and_results_do_not_change() -> None:
+    import resource
 
-    Terminating before the workers ran their initializer used to leave join() waiting forever.
-    """
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    held = run_units("rec-m", 2, 0.0, "sleep", "sequential", pool_size=1, memory_mib=96)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib >= 90
+    plain = run_units("rec-m", 2, 0.0, "sleep", "sequential", pool_size=1)
+    assert [u.digest for u in held.results] == [u.digest for u in plain.results]
+
+
+@pytest.mark.parametrize(
+    ("cpus", "limit_mib", "used_mib", "unit_mib", "expected"),
+    [
+        (2, None, 100, 500, 2),  # no memory limit: the CPU quota decides
+        (2, 2048, 300, 0, 2),
+        (4, 1024, 400, 200, 2),  # 624 MiB free / 216 MiB per worker
+        (2, 512, 450, 100, 1),  # never below one
+    ],
+)
+def test_unit_pool_size_follows_memory(
+    cpus: int, limit_mib: int | None, used_mib: int, unit_mib: float, expected: int
+) -> None:
+    mib = 1024 * 1024
+    limit = None if limit_mib is None else limit_mib * mib
+    assert unit_pool_size(cpus, limit, used_mib * mib, unit_mib) == expected
+
+
+@pytest.mark.timeout(60)
+def test_a_unit_worker_killed_mid_unit_fails_the_record_instead_of_hanging() -> None:
+    tasks = build_tasks("rec-k", 4, 0.0, "sleep")
+    with pytest.raises(UnitWorkerDied, match="unit worker process died"):
+        run_on_pool(tasks, 2, work=_killed_on_unit_two)
+
+
+def _killed_on_unit_two(task: UnitTask) -> UnitResult:
+    import os
     import signal
 
-    from user_code.lib.unit_runner import start_pool
-
-    received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    try:
-        for _ in range(30):
-            pool = start_pool(2)
-            pool.terminate()
-            pool.join()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert received == []
+    if task.unit_index == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_unit(task)

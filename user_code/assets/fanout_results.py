@@ -13,11 +13,12 @@ from typing import Literal
 import dagster as dg
 
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
+from dagster_warm_pool.cgroup_memory import read_memory
 from user_code.lib.mapping_keys import mapping_keys_for
 from user_code.lib.records import Record
 from user_code.lib.results import RecordResult
 from user_code.lib.timing import StepTimer
-from user_code.lib.unit_runner import POOL_MIN_WORK_MS, run_units
+from user_code.lib.unit_runner import POOL_MIN_WORK_MS, UnitWorkerDied, run_units, unit_pool_size
 from user_code.lib.unit_work import combine_digests
 
 RECORD_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=0.2)
@@ -30,12 +31,16 @@ class FanoutConfig(dg.Config):
       pool sized by the container CPU quota, unless the record's work (units x unit_work_ms) is
       below pool_min_work_ms, where the pool would cost more than it saves.
     work_kind: "cpu" (sha256 hashing calibrated to unit_work_ms) or "sleep".
+    unit_memory_mib: memory each unit holds while it works (0: none), to see memory limits at
+      work: the unit pool shrinks to what the container's free memory holds, and a step whose
+      units need more than its container has is killed by the kernel (out of memory).
     flaky_record_ids / failing_record_ids: deterministic failure injection (see module doc).
     """
 
     unit_mode: Literal["sequential", "parallel"] = "sequential"
     unit_work_ms: float = 20.0
     work_kind: Literal["cpu", "sleep"] = "cpu"
+    unit_memory_mib: float = 0.0
     pool_min_work_ms: float = POOL_MIN_WORK_MS
     flaky_record_ids: list[str] = []
     failing_record_ids: list[str] = []
@@ -79,15 +84,27 @@ def process_record(
         f"record {record.id}: {record.units} units x {config.unit_work_ms:g} ms "
         f"{config.work_kind} work, {config.unit_mode}"
     )
-    run = run_units(
-        record.id,
-        record.units,
-        config.unit_work_ms,
-        config.work_kind,
-        config.unit_mode,
-        pool_size=container_cpu_count(),
-        pool_min_work_ms=config.pool_min_work_ms,
+    memory = read_memory()
+    pool_size = unit_pool_size(
+        container_cpu_count(), memory.limit_bytes, memory.usage_bytes or 0, config.unit_memory_mib
     )
+    try:
+        run = run_units(
+            record.id,
+            record.units,
+            config.unit_work_ms,
+            config.work_kind,
+            config.unit_mode,
+            pool_size=pool_size,
+            pool_min_work_ms=config.pool_min_work_ms,
+            memory_mib=config.unit_memory_mib,
+        )
+    except UnitWorkerDied as error:
+        limit = f"{memory.limit_bytes / 2**20:.0f} MiB" if memory.limit_bytes else "none"
+        raise dg.Failure(
+            description=f"{error}; container memory limit: {limit}, "
+            f"unit_memory_mib: {config.unit_memory_mib:g}"
+        ) from error
     timer.add_work(sum(unit.work_s for unit in run.results))
     timing = timer.metadata()
     print(f"record {record.id}: done, wall {timing['wall_s']:.3f} s, work {timing['work_s']:.3f} s")

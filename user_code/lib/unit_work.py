@@ -28,6 +28,8 @@ class UnitTask:
     work_ms: float
     kind: WorkKind
     iterations_per_ms: float
+    # Memory the unit holds (written, so the kernel really charges it) while it works.
+    memory_mib: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,15 @@ def run_unit(task: UnitTask) -> UnitResult:
     """Pool worker (module-level so it pickles): do the unit's work, return its digest."""
     started = time.perf_counter()
     digest = unit_digest(task.record_id, task.unit_index)
+    # bytes * n writes every byte (a zeroed buffer would be mapped lazily and cost nothing).
+    held = b"\x5a" * int(task.memory_mib * 1024 * 1024) if task.memory_mib > 0 else b""
     if task.kind == "sleep":
         time.sleep(task.work_ms / 1000)
     elif task.kind == "cpu":
         _burn(digest.encode(), int(task.work_ms * task.iterations_per_ms))
     else:
         raise ValueError(f"unit {task.record_id}[{task.unit_index}]: unknown work kind {task.kind!r}")
+    del held
     return UnitResult(task.unit_index, digest, time.perf_counter() - started)
 
 

@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from user_code.executors import warm_pool_executor
+from dagster_warm_pool import warm_pool_executor
 
 # --------------------------------------------------------------------------
 # Fan-out: plan -> N x work -> collect
@@ -288,3 +288,97 @@ def logs_and_materializes(context: dg.OpExecutionContext, x: int) -> int:
 @dg.job(executor_def=warm_pool_executor)
 def batching_job():
     total(fan_out_logged().map(logs_and_materializes).collect())
+
+
+# --------------------------------------------------------------------------
+# Isolation: what one step changes must not reach the next
+# --------------------------------------------------------------------------
+
+LEAKY_GLOBALS: dict[str, object] = {}
+_HOLD: list[bytes] = []
+
+
+class IsolationConfig(dg.Config):
+    marker_dir: str
+    memory_mib: int = 200
+
+
+@dg.op
+def pollute(config: IsolationConfig) -> int:
+    import json
+    import signal
+    import threading
+
+    from dagster_warm_pool.process_memory import resident_bytes
+
+    LEAKY_GLOBALS["value"] = "set by pollute"
+    os.environ["WARM_POOL_LEAK"] = "set by pollute"
+    os.chdir(config.marker_dir)
+    signal.signal(signal.SIGUSR1, lambda *_: None)
+    threading.Thread(target=time.sleep, args=(600,), name="leaky-thread", daemon=True).start()
+    _HOLD.append(b"\x5a" * (config.memory_mib * 1024 * 1024))
+    with open(os.path.join(config.marker_dir, "pollute.json"), "w", encoding="utf8") as f:
+        json.dump({"pid": os.getpid(), "rss": resident_bytes()}, f)
+    return 1
+
+
+@dg.op
+def inspect_state(config: IsolationConfig, _after: int) -> int:
+    import json
+    import signal
+    import threading
+
+    from dagster_warm_pool.process_control import os_thread_count
+    from dagster_warm_pool.process_memory import resident_bytes
+
+    seen = {
+        "pid": os.getpid(),
+        "global": LEAKY_GLOBALS.get("value"),
+        "env": os.environ.get("WARM_POOL_LEAK"),
+        "cwd": os.getcwd(),
+        "sigusr1_default": signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL,
+        "threads": [t.name for t in threading.enumerate()],
+        "os_threads": os_thread_count(),
+        "held": len(_HOLD),
+        "rss": resident_bytes(),
+    }
+    with open(os.path.join(config.marker_dir, "inspect.json"), "w", encoding="utf8") as f:
+        json.dump(seen, f)
+    return 2
+
+
+@dg.job(executor_def=warm_pool_executor)
+def isolation_job():
+    inspect_state(pollute())
+
+
+# --------------------------------------------------------------------------
+# Crash safety: a step that kills the template it was forked from
+# --------------------------------------------------------------------------
+
+
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=5))
+def kills_its_template() -> int:
+    import signal
+
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(30)  # the parent-death signal ends this process too
+    return 0
+
+
+@dg.job(executor_def=warm_pool_executor)
+def template_killer_job():
+    kills_its_template()
+
+
+# --------------------------------------------------------------------------
+# The same crash on Dagster's own multiprocess executor (the package's explaining variant)
+# --------------------------------------------------------------------------
+
+from dagster_warm_pool import multiprocess_executor  # noqa: E402
+
+
+@dg.job(executor_def=multiprocess_executor)
+def stock_worker_death_job():
+    dies()
+    survivor()

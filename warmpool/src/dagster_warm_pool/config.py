@@ -1,0 +1,161 @@
+"""The executor's run-config schema (`execution: config:`) and the options object built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from dagster_warm_pool._dagster import (
+    get_retries_config,
+    get_step_dependency_config_field,
+    get_tag_concurrency_limits_config,
+)
+from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS
+
+# Private memory a forked step process adds on top of the template it shares pages with,
+# for the stack's fan-out steps (measured, see warmpool/README.md "Memory-aware concurrency").
+DEFAULT_WORKER_MEMORY_MIB = 64
+# The orchestrator polls the event log this often for the steps' events (StepDelegatingExecutor).
+DEFAULT_POLL_INTERVAL_S = 0.02
+# Ids the event-log tailer re-checks per poll, so rows committed out of id order by concurrent
+# step processes are not missed (only their ids are re-read: cheap, so generous).
+DEFAULT_TAILER_OFFSET = 200
+DEFAULT_MAX_TEMPLATE_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class WarmPoolOptions:
+    """How the template and its step processes run: one object from run config to the template."""
+
+    worker_memory_mib: int = DEFAULT_WORKER_MEMORY_MIB
+    termination_grace_seconds: float = 30.0
+    poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_S
+    event_tailer_offset: int = DEFAULT_TAILER_OFFSET
+    supported_dagster_versions: str = TESTED_DAGSTER_VERSIONS
+    preload_modules: tuple[str, ...] = ()
+    max_template_restarts: int = DEFAULT_MAX_TEMPLATE_RESTARTS
+    template_start_timeout_seconds: float = 60.0
+    memory_limit_hint: str = ""
+    steps_per_worker: int = 1
+    max_worker_memory_mib: int = 0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
+        defaults = cls()
+        return cls(
+            worker_memory_mib=int(config.get("worker_memory_mib", defaults.worker_memory_mib)),
+            termination_grace_seconds=float(
+                config.get("termination_grace_seconds", defaults.termination_grace_seconds)
+            ),
+            poll_interval_seconds=float(
+                config.get("poll_interval_seconds", defaults.poll_interval_seconds)
+            ),
+            event_tailer_offset=int(config.get("event_tailer_offset", defaults.event_tailer_offset)),
+            supported_dagster_versions=str(
+                config.get("supported_dagster_versions", defaults.supported_dagster_versions)
+            ),
+            preload_modules=tuple(config.get("preload_modules") or ()),
+            max_template_restarts=int(
+                config.get("max_template_restarts", defaults.max_template_restarts)
+            ),
+            template_start_timeout_seconds=float(
+                config.get(
+                    "template_start_timeout_seconds", defaults.template_start_timeout_seconds
+                )
+            ),
+            memory_limit_hint=str(config.get("memory_limit_hint", defaults.memory_limit_hint)),
+            steps_per_worker=max(1, int(config.get("steps_per_worker", defaults.steps_per_worker))),
+            max_worker_memory_mib=int(
+                config.get("max_worker_memory_mib", defaults.max_worker_memory_mib)
+            ),
+        )
+
+
+WARM_POOL_CONFIG: dict[str, Any] = {
+    "max_concurrent": dg.Field(
+        dg.Noneable(int),
+        default_value=None,
+        description=(
+            "Steps running at once. Default: the smaller of the container's CPU quota and "
+            "(memory limit - orchestrator memory) / worker_memory_mib."
+        ),
+    ),
+    "tag_concurrency_limits": get_tag_concurrency_limits_config(),
+    "retries": get_retries_config(),
+    "step_dependency_config": get_step_dependency_config_field(),
+    "worker_memory_mib": dg.Field(
+        int,
+        default_value=DEFAULT_WORKER_MEMORY_MIB,
+        description="Memory one step process is expected to add, for the default max_concurrent.",
+    ),
+    "termination_grace_seconds": dg.Field(
+        float,
+        default_value=30.0,
+        description="After termination, how long a step may take to stop before it is killed.",
+    ),
+    "poll_interval_seconds": dg.Field(
+        float,
+        default_value=DEFAULT_POLL_INTERVAL_S,
+        description="How often the orchestrator reads the steps' new events from the event log.",
+    ),
+    "event_tailer_offset": dg.Field(
+        int,
+        default_value=DEFAULT_TAILER_OFFSET,
+        description=(
+            "Event-log ids re-checked per poll so rows committed out of id order by concurrent "
+            "steps are not missed (ids only; rows already seen are not fetched again)."
+        ),
+    ),
+    "supported_dagster_versions": dg.Field(
+        str,
+        default_value=TESTED_DAGSTER_VERSIONS,
+        description=(
+            "PEP 440 specifier of the Dagster versions to use the warm pool with; outside it the "
+            "run uses Dagster's multiprocess executor and says so in its log."
+        ),
+    ),
+    "preload_modules": dg.Field(
+        [str],
+        is_required=False,
+        description="Modules the template imports before any step is forked from it.",
+    ),
+    "max_template_restarts": dg.Field(
+        int,
+        default_value=DEFAULT_MAX_TEMPLATE_RESTARTS,
+        description=(
+            "Times the template process may die and be restarted (with back-off) before the "
+            "run fails."
+        ),
+    ),
+    "template_start_timeout_seconds": dg.Field(
+        float,
+        default_value=60.0,
+        description="Longest wait for the template to be ready before falling back.",
+    ),
+    "steps_per_worker": dg.Field(
+        int,
+        default_value=1,
+        description=(
+            "1 (default): every step in a fresh process forked from the template, so no step "
+            "sees what another changed. Above 1 (opt-in, faster on short steps): a step "
+            "process runs up to this many steps in turn, sharing module globals, environment, "
+            "working directory, threads and memory between them."
+        ),
+    ),
+    "max_worker_memory_mib": dg.Field(
+        int,
+        default_value=0,
+        description=(
+            "With steps_per_worker above 1: a step process holding more than this much "
+            "resident memory after a step is replaced (0: no limit)."
+        ),
+    ),
+    "memory_limit_hint": dg.Field(
+        str,
+        default_value="",
+        description="Appended to the message of a step killed for memory (e.g. which tag to raise).",
+    ),
+}

@@ -1,0 +1,87 @@
+"""`BatchingPostgresEventLogStorage`: Dagster's Postgres event log, plus one-statement writes
+for the bookkeeping events of a warm-pool step.
+
+Stock Dagster writes every event as it happens: an INSERT and a NOTIFY, each autocommitted,
+about a dozen per step. Inside `batched_step_writes()` (entered only by the warm pool's step
+processes) the step's plain bookkeeping events (dagster_warm_pool._dagster.step_event_kinds)
+are held and written together, in one statement, at the points where someone could look:
+  * at STEP_START, so a long step shows as running;
+  * with any log message (`context.log...`), so messages appear when they are logged;
+  * at the step's terminal event (success, failure, retry, skip), before the orchestrator
+    can see it;
+  * before any other event (asset materializations, checks, run events), which then takes
+    Dagster's own path unchanged, so storage ids keep the order events were logged in;
+  * when the step process leaves the block (also on errors).
+Everywhere else (webserver, daemon, other executors) the class behaves exactly as its parent.
+
+What is given up: a step process killed hard (SIGKILL, out of memory) loses the bookkeeping
+events logged since its last flush point (inputs loaded, outputs yielded); the failure itself
+is recorded by the orchestrator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from dagster_postgres import PostgresEventLogStorage
+
+from dagster_warm_pool._dagster import insert_event_rows, step_event_kinds
+
+
+class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
+    _buffer: list[Any] | None = None
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchingPostgresEventLogStorage:
+        stock = PostgresEventLogStorage.from_config_value(inst_data, config_value)
+        return cls(
+            postgres_url=stock.postgres_url,
+            should_autocreate_tables=stock.should_autocreate_tables,
+            inst_data=inst_data,
+            token_provider=stock._token_provider,  # noqa: SLF001 - the parent's own setting
+        )
+
+    @contextlib.contextmanager
+    def batched_step_writes(self) -> Iterator[None]:
+        terminal, plain = step_event_kinds()
+        self._terminal, self._plain = terminal, plain
+        self._buffer = []
+        try:
+            yield
+        finally:
+            try:
+                self._flush()
+            finally:
+                self._buffer = None
+
+    def store_event(self, event: Any) -> None:
+        if self._buffer is None:
+            super().store_event(event)
+            return
+        dagster_event = event.dagster_event
+        if dagster_event is None:  # a log message: written now, with what is held
+            self._buffer.append(event)
+            self._flush()
+            return
+        kind = dagster_event.event_type
+        if kind not in self._plain:
+            self._flush()
+            super().store_event(event)
+            return
+        self._buffer.append(event)
+        if kind in self._terminal or kind.value == "STEP_START":
+            self._flush()
+
+    def _flush(self) -> None:
+        held, self._buffer = self._buffer or [], [] if self._buffer is not None else None
+        if not held:
+            return
+        try:
+            insert_event_rows(self, held)
+        except Exception as error:  # as Dagster's own batch path: fall back to one by one
+            sys.stderr.write(f"batched event write failed ({error}); writing one by one\n")
+            for event in held:
+                super().store_event(event)

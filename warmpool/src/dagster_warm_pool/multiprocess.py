@@ -1,0 +1,49 @@
+"""Dagster's multiprocess executor, unchanged, plus two events: why a step process died when the
+kernel killed it for memory, and what the run used of its container.
+
+It is the warm pool's fallback and the stack's `multiprocess` choice. Orchestration, retries
+and messages are Dagster's own; a step killed for memory gets, right after Dagster's "child
+process ... unexpectedly exited" event, an ERROR event that names the container's limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from dagster_warm_pool._dagster import (
+    DagsterEvent,
+    MultiprocessExecutor,
+    is_child_process_crash,
+    step_error_event,
+)
+from dagster_warm_pool.cgroup_memory import read_memory
+from dagster_warm_pool.run_events import run_usage_event
+from dagster_warm_pool.step_death import describe_oom
+
+if TYPE_CHECKING:
+    from dagster._core.execution.context.system import PlanOrchestrationContext
+    from dagster._core.execution.plan.plan import ExecutionPlan
+
+
+class OomExplainingMultiprocessExecutor(MultiprocessExecutor):
+    def __init__(self, *args: Any, memory_limit_hint: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._memory_limit_hint = memory_limit_hint
+
+    def execute(
+        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
+    ) -> Iterator[DagsterEvent]:
+        memory = read_memory()
+        oom_seen = memory.oom_kills or 0
+        for event in super().execute(plan_context, execution_plan):
+            yield event
+            if is_child_process_crash(event):
+                kills = read_memory().oom_kills
+                if kills is not None and kills > oom_seen:
+                    oom_seen += 1
+                    message = describe_oom(
+                        event.step_key or "?", None, memory.limit_bytes, self._memory_limit_hint
+                    )
+                    yield step_error_event(event, plan_context, message)
+        yield run_usage_event(plan_context)

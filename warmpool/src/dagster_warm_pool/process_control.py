@@ -1,0 +1,65 @@
+"""Linux process plumbing shared by the template and its step processes."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+# Process names (as `ps -o comm`, `top` and /proc/<pid>/comm show them).
+TEMPLATE_NAME = "wp-template"
+STEP_NAME = "wp-step"
+# Steps are what should die first when a container runs out of memory, never the
+# orchestrator or the template (raising one's own score needs no privilege).
+STEP_OOM_SCORE_ADJ = 500
+
+
+def os_thread_count(pid: int | str = "self") -> int:
+    """Threads of a process as the kernel sees them, C threads included."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        import threading
+
+        return threading.active_count()
+
+
+def die_with_parent(expected_parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != expected_parent:
+        os._exit(1)
+
+
+def set_process_name(name: str) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def raise_oom_score(adj: int = STEP_OOM_SCORE_ADJ) -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text(str(adj))
+
+
+def pidfd(pid: int) -> int | None:
+    """A file descriptor that becomes readable when `pid` exits (Linux 5.3+)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def close_quietly(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)

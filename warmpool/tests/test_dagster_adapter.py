@@ -1,0 +1,178 @@
+"""Pins what dagster_warm_pool._dagster relies on in Dagster, each against the stock path, so
+an upgrade that changes one of them fails here rather than silently in production."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import warm_pool_test_jobs as J
+from dagster._core.execution.plan.state import KnownExecutionState
+from dagster._core.execution.retries import RetryMode
+from dagster._grpc.types import ExecuteStepArgs
+from dagster._serdes import serialize_value
+from warm_pool_runs import events, execute
+
+from dagster_warm_pool import _dagster as adapter
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _step_args(instance: dg.DagsterInstance, run: dg.DagsterRun, step_key: str) -> ExecuteStepArgs:
+    return ExecuteStepArgs(
+        job_origin=dg.reconstructable(J.simple_job).get_python_origin(),
+        run_id=run.run_id,
+        step_keys_to_execute=[step_key],
+        instance_ref=instance.get_ref(),
+        retry_mode=RetryMode.DISABLED,
+        known_state=KnownExecutionState(),
+        print_serialized_events=False,
+    )
+
+
+def _new_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    recon = dg.reconstructable(J.simple_job)
+    run = instance.create_run_for_job(
+        J.simple_job, job_code_origin=recon.get_python_origin(), status=dg.DagsterRunStatus.STARTED
+    )
+    return run
+
+
+def _types(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    return [e.dagster_event.event_type_value for e in events(instance, run_id)]
+
+
+def test_execute_step_matches_dagster_api_execute_step(tmp_path: Path, postgres_url: str) -> None:
+    """Our in-process call and the `dagster api execute_step` CLI write the same events."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        f"storage:\n  postgres:\n    postgres_url: {postgres_url}\ntelemetry:\n  enabled: false\n"
+    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        ours, stock = _new_run(instance), _new_run(instance)
+        adapter.execute_step_in_this_process(_step_args(instance, ours, "one"), instance, ours)
+        env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run(
+            [sys.executable, "-m", "dagster", "api", "execute_step",
+             serialize_value(_step_args(instance, stock, "one"))],
+            env=env, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert _types(instance, ours.run_id) == _types(instance, stock.run_id)
+        assert "STEP_SUCCESS" in _types(instance, ours.run_id)
+
+
+def _tailers(handler_free_retries=RetryMode.DISABLED):
+    from dagster._core.executor.step_delegating import StepDelegatingExecutor
+
+    stock = StepDelegatingExecutor(step_handler=None, retries=handler_free_retries)  # type: ignore[arg-type]
+    ours = adapter.OrderSafeStepDelegatingExecutor(
+        step_handler=None, retries=handler_free_retries, tail_offset=200  # type: ignore[arg-type]
+    )
+    return stock, ours
+
+
+def test_order_safe_tailer_reads_what_the_stock_tailer_reads(pg_instance) -> None:
+    run, _ = execute(pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 3}}}})
+    stock, ours = _tailers()
+    os.environ.pop("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", None)
+    stock_events = stock._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
+    our_events = ours._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
+    assert len(our_events) > 20
+    assert our_events == stock_events
+    assert ours._pop_events(pg_instance, run.run_id, set(range(10**9, 10**9 + 1))) != []  # noqa: SLF001
+
+
+def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(pg_instance) -> None:
+    """A row that becomes visible after the tailer has passed its id: the stock tailer (no
+    offset) never returns it; ours does on the next poll."""
+    import sqlalchemy as db
+
+    storage = pg_instance.event_log_storage
+    with storage.index_connection() as conn:
+        # The id a slow writer would have been given before the run's other events.
+        late_id = conn.execute(db.text("SELECT nextval('event_logs_id_seq')")).scalar()
+    run, _ = execute(pg_instance, J.simple_job)
+    stock, ours = _tailers()
+    stock_seen: set[int] = set()
+    our_seen: set[int] = set()
+    stock._pop_events(pg_instance, run.run_id, stock_seen)  # noqa: SLF001
+    ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
+    assert min(our_seen) > late_id
+    with storage.index_connection() as conn:
+        last = max(our_seen)
+        conn.execute(
+            db.text(
+                "INSERT INTO event_logs (id, run_id, event, dagster_event_type, timestamp, step_key) "
+                "SELECT :late, run_id, event, dagster_event_type, timestamp, step_key "
+                "FROM event_logs WHERE id = :last"
+            ),
+            {"late": late_id, "last": last},
+        )
+    assert stock._pop_events(pg_instance, run.run_id, stock_seen) == []  # noqa: SLF001
+    late = ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
+    assert len(late) == 1 and late_id in our_seen
+
+
+def test_warning_engine_event_is_stored_at_warning_level(pg_instance) -> None:
+    run, _ = execute(
+        pg_instance,
+        J.fan_out_job,
+        {"ops": {"fan_out": {"config": {"chunks": 1}}}, "execution": {"config": {"supported_dagster_versions": "<0"}}},
+    )
+    warnings = [e for e in events(pg_instance, run.run_id, "ENGINE_EVENT") if e.level == logging.WARNING]
+    assert len(warnings) == 1
+
+
+def test_child_process_crash_is_recognized_on_the_stock_executor(pg_instance, tmp_path: Path) -> None:
+    cfg = {"ops": {"dies": {"config": {"marker_dir": str(tmp_path), "always": True}}}}
+    run, _ = execute(pg_instance, J.stock_worker_death_job, cfg)
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    crashes = [
+        e.dagster_event
+        for e in events(pg_instance, run.run_id, "ENGINE_EVENT")
+        if adapter.is_child_process_crash(e.dagster_event)
+    ]
+    assert [e.step_key for e in crashes] == ["dies"]
+    assert "exited with code 17" in (crashes[0].message or "")
+
+
+def test_connection_holding_on_postgres(pg_instance) -> None:
+    import sqlalchemy.pool
+
+    engines = adapter._engines(pg_instance)  # noqa: SLF001
+    assert len(engines) == 2 and all(isinstance(e.pool, sqlalchemy.pool.NullPool) for e in engines)
+    adapter.hold_connections(pg_instance)
+    engines = adapter._engines(pg_instance)  # noqa: SLF001
+    assert all(isinstance(e.pool, sqlalchemy.pool.QueuePool) for e in engines)
+    pg_instance.get_runs(limit=1)
+    assert engines[0].pool.checkedin() == 1  # the connection stays open for the next query
+    adapter.drop_inherited_connections(pg_instance)
+    assert engines[0].pool.checkedin() == 0
+    adapter.release_connections(pg_instance)
+
+
+def test_interrupts_are_captured_not_raised() -> None:
+    from dagster._utils.interrupts import check_captured_interrupt
+
+    with adapter.interrupts_captured():
+        os.kill(os.getpid(), signal.SIGINT)
+        assert check_captured_interrupt()
+    assert issubclass(adapter.INTERRUPTS[1], BaseException)
+
+
+def test_warmed_definitions_are_what_a_step_process_gets(pg_instance) -> None:
+    """A step process rebuilds its job from the run's origin; after warming, that is a cache
+    hit on the very object the template built (so a forked step inherits it)."""
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+
+    run = _new_run(pg_instance)
+    adapter.warm_step_definitions(pg_instance, run)
+    first = recon_job_from_origin(run.job_code_origin).get_definition()
+    assert recon_job_from_origin(run.job_code_origin).get_definition() is first
+    assert first.name == "simple_job"

@@ -1,0 +1,62 @@
+"""The guard: a run the warm pool cannot be trusted with runs on Dagster's multiprocess
+executor instead, says so in a WARNING event, and never fails because of the guard."""
+
+import logging
+
+import dagster as dg
+import pytest
+import warm_pool_test_jobs as J
+from warm_pool_runs import events, execute, step_pids
+
+from dagster_warm_pool import FALLBACK_PREFIX
+
+pytestmark = pytest.mark.timeout(180)
+
+FAN_OUT = {"ops": {"fan_out": {"config": {"chunks": 3}}}}
+
+
+def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    return [
+        e.dagster_event.message
+        for e in events(instance, run_id, "ENGINE_EVENT")
+        if e.level == logging.WARNING
+    ]
+
+
+def _ran_on_stock_multiprocess(instance: dg.DagsterInstance, run_id: str) -> bool:
+    messages = [e.dagster_event.message or "" for e in events(instance, run_id)]
+    return any(m.startswith("Multiprocess executor: Starting execution") or "multiprocess executor" in m.lower() for m in messages) and not any(
+        m.startswith("Warm pool: template pid") for m in messages
+    )
+
+
+def test_an_untested_dagster_version_falls_back_with_a_warning(pg_instance) -> None:
+    # The installed Dagster is real; the supported range is set so it excludes it.
+    cfg = {**FAN_OUT, "execution": {"config": {"supported_dagster_versions": "==0.0.1"}}}
+    run, outputs = execute(pg_instance, J.fan_out_job, cfg)
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert outputs["total"] == 0 + 1 + 4
+    (warning,) = _warnings(pg_instance, run.run_id)
+    assert warning.startswith(f"{FALLBACK_PREFIX} installed Dagster {dg.__version__} is outside")
+    assert "(==0.0.1)" in warning and "Dagster's multiprocess executor" in warning
+    assert _ran_on_stock_multiprocess(pg_instance, run.run_id)
+    assert len(set(step_pids(pg_instance, run.run_id))) == 5
+
+
+def test_a_failed_probe_falls_back_with_a_warning(pg_instance) -> None:
+    # A template that cannot start (a module it must preload does not exist) fails the probe.
+    cfg = {**FAN_OUT, "execution": {"config": {"preload_modules": ["no_such_module_for_warm_pool"]}}}
+    run, outputs = execute(pg_instance, J.fan_out_job, cfg)
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert outputs["total"] == 5
+    (warning,) = _warnings(pg_instance, run.run_id)
+    assert warning.startswith(f"{FALLBACK_PREFIX} start-up probe failed: the template process failed to start")
+    assert "No module named 'no_such_module_for_warm_pool'" in warning
+    assert _ran_on_stock_multiprocess(pg_instance, run.run_id)
+
+
+def test_no_warning_when_the_warm_pool_runs(pg_instance) -> None:
+    run, _ = execute(pg_instance, J.fan_out_job, FAN_OUT)
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert _warnings(pg_instance, run.run_id) == []
+    assert not _ran_on_stock_multiprocess(pg_instance, run.run_id)
