@@ -69,17 +69,24 @@ def pid_alive(pid: int) -> bool:
 
 def warm_pool_processes() -> list[int]:
     """Live processes named as the warm pool names its template and step processes (spares
-    included, which never appear in a run's events)."""
+    included, which never appear in a run's events), in this test's own cgroup: warm pools
+    running in containers on the same host are not this test's."""
     from dagster_warm_pool.process_control import STEP_NAME, TEMPLATE_NAME
 
+    own_cgroup = Path("/proc/self/cgroup").read_text()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 name = (entry / "comm").read_text().strip()
+                cgroup = (entry / "cgroup").read_text()
             except OSError:
                 continue
-            if name in (STEP_NAME, TEMPLATE_NAME) and pid_alive(int(entry.name)):
+            if (
+                name in (STEP_NAME, TEMPLATE_NAME)
+                and cgroup == own_cgroup
+                and pid_alive(int(entry.name))
+            ):
                 found.append(int(entry.name))
     return found
 
