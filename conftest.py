@@ -40,31 +40,10 @@ def postgres_url() -> Iterator[str]:
 
 
 def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict:
-    """The stack's instance configuration (dagster.yaml) on a test database: Postgres storages
-    with the warm pool's batching event log, and the file compute log manager."""
-    config = {"postgres_url": postgres_url}
-    return {
-        "run_storage": {
-            "module": "dagster_postgres.run_storage",
-            "class": "PostgresRunStorage",
-            "config": config,
-        },
-        "event_log_storage": {
-            "module": "dagster_warm_pool.event_log",
-            "class": "BatchingPostgresEventLogStorage",
-            "config": config,
-        },
-        "schedule_storage": {
-            "module": "dagster_postgres.schedule_storage",
-            "class": "PostgresScheduleStorage",
-            "config": config,
-        },
-        "compute_logs": {
-            "module": "dagster_warm_pool.compute_logs",
-            "class": "FileComputeLogManager",
-            "config": {"base_dir": compute_logs_dir},
-        },
-    }
+    """The stack's instance configuration (dagster.yaml) on a test database."""
+    from dagster_warm_pool.instance_config import postgres_instance_config
+
+    return postgres_instance_config({"postgres_url": postgres_url}, compute_logs_dir)
 
 
 @pytest.fixture

@@ -12,13 +12,15 @@ fresh Python process (bench.run_one) timing the execute call only; the run's
 start->end from the run record is reported too.  Methods run interleaved (one of each,
 then the next repeat) so drift on the host affects them alike.
 
+Instance: `--instance stack` (default) configures the measured processes' instance as the
+stack's dagster.yaml does (Postgres storages with the warm pool's batching event log, the
+file compute log manager without mirror processes); `--instance stock` uses Dagster's own
+Postgres storage and LocalComputeLogManager.
+
 Methods: in_process, multiprocess_default (forkserver-less stock multiprocess),
 multiprocess_tuned (forkserver with preloads, as the stack's `multiprocess`), warm_pool
-(its defaults), warm_pool:mirror (compute_logs=instance), warm_pool:async_commit
-(synchronous_commit=false), warm_pool:no_batch / :no_plan_cache / :no_batch_no_cache
-(event_batching and/or plan_cache off), warm_pool:no_inherit (workers build their own
-instance from the ref), warm_pool:eager_start (that plus the start event written before
-the first dispatch: the previous default), cli (`dagster job execute`, warm pool), stack (GraphQL launch
+(its defaults: a fresh process forked from the template per step), warm_pool:reuse (opt-in
+steps_per_worker: a forked process runs many steps), cli (`dagster job execute`, warm pool), stack (GraphQL launch
 of chunked_work_job on a running stack with tags limits/cpus=2, limits/memory=2g; with
 --workload fanout: fanout_job with the fanout run config and tag limits/cpus=2).
 
@@ -66,21 +68,13 @@ ALL_METHODS = [
     "multiprocess_default",
     "multiprocess_tuned",
     "warm_pool",
-    "warm_pool:mirror",
-    "warm_pool:async_commit",
-    "warm_pool:no_batch",
-    "warm_pool:no_plan_cache",
-    "warm_pool:no_batch_no_cache",
-    "warm_pool:eager_start",
-    "warm_pool:no_inherit",
+    "warm_pool:reuse",
     "cli",
     "stack",
 ]
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
 FANOUT_METHODS = {
-    "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:mirror",
-    "warm_pool:async_commit", "warm_pool:no_batch", "warm_pool:no_plan_cache", "warm_pool:no_batch_no_cache",
-    "warm_pool:eager_start", "warm_pool:no_inherit",
+    "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:reuse",
 }  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
 # fanout through the stack: fanout_job with the in-process fanout workload's run config.
@@ -109,12 +103,19 @@ def _cores() -> int:
     return container_cpu_count()
 
 
-def _make_home(postgres_url: str | None) -> str:
+def _make_home(postgres_url: str | None, instance: str = "stack") -> str:
     home = tempfile.mkdtemp(prefix="bench-dagster-home-")
-    lines = ["telemetry:", "  enabled: false"]
-    if postgres_url:
-        lines += ["storage:", "  postgres:", f"    postgres_url: {json.dumps(postgres_url)}"]
-    Path(home, "dagster.yaml").write_text("\n".join(lines) + "\n", encoding="utf8")
+    config: dict = {"telemetry": {"enabled": False}}
+    if postgres_url and instance == "stack":
+        from dagster_warm_pool.instance_config import postgres_instance_config
+
+        config.update(
+            postgres_instance_config({"postgres_url": postgres_url}, str(Path(home, "compute_logs")))
+        )
+    elif postgres_url:
+        config["storage"] = {"postgres": {"postgres_url": postgres_url}}
+    # JSON is YAML: no YAML writer needed.
+    Path(home, "dagster.yaml").write_text(json.dumps(config, indent=2) + "\n", encoding="utf8")
     return home
 
 
@@ -128,15 +129,7 @@ def _env(home: str) -> dict[str, str]:
 
 WARM_POOL_VARIANTS: dict[str, dict] = {
     "": {},
-    # the previous default: each worker builds its own instance from the ref, and the
-    # pool's start event is written before the first step is dispatched
-    "eager_start": {"inherit_instance": False, "defer_start_event": False},
-    "no_inherit": {"inherit_instance": False},
-    "mirror": {"compute_logs": "instance"},
-    "async_commit": {"synchronous_commit": False},
-    "no_batch": {"event_batching": False},
-    "no_plan_cache": {"plan_cache": False},
-    "no_batch_no_cache": {"event_batching": False, "plan_cache": False},
+    "reuse": {"steps_per_worker": 1000},
 }
 
 
@@ -467,6 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--methods", default=None, help=f"comma list of {ALL_METHODS}")
     p.add_argument("--storage", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument(
+        "--instance",
+        choices=["stack", "stock"],
+        default="stack",
+        help="stack: the instance classes the stack configures; stock: Dagster's own",
+    )
     p.add_argument("--postgres-url", default=None, help="existing database instead of a container")
     p.add_argument("--postgres-image", default=None, help="default $POSTGRES_IMAGE or postgres:15-bookworm")
     p.add_argument("--stack-url", default=None, help="webserver of a running stack, e.g. http://127.0.0.1:3000")
@@ -506,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
             postgres_url = args.postgres_url or stack.enter_context(
                 throwaway_postgres(args.postgres_image)
             )
-        home = _make_home(postgres_url)  # sqlite unless postgres_url
+        home = _make_home(postgres_url, args.instance)  # sqlite unless postgres_url
         scaling_samples = []
         try:
             if _is_cpu(args) and not args.no_cpu_scaling:
@@ -542,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "cores": cores,
         "storage": storage,
+        "instance": args.instance,
         "postgres_image": (args.postgres_image or os.environ.get("POSTGRES_IMAGE")) if args.storage == "postgres" else None,
         "python": sys.version.split()[0],
         "title": title,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-
 from dagster_warm_pool import default_max_concurrent, multiprocess_executor, warm_pool_executor
 
 STACK = "stack"
@@ -55,26 +54,45 @@ def _in_process(tag_limits: TagLimits) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
+def _with_defaults(schema: Mapping[str, dg.Field], defaults: Mapping[str, Any]) -> dict[str, dg.Field]:
+    """The executor's own config schema with this deployment's defaults, so every field can
+    still be set per run (a plain `configured({...})` would fix them and ignore run config)."""
+    fields = dict(schema)
+    for key, value in defaults.items():
+        field = fields[key]
+        fields[key] = dg.Field(field.config_type, default_value=value, description=field.description)
+    return fields
+
+
+def _configured(
+    executor: dg.ExecutorDefinition, name: str, defaults: dict[str, Any], tag_limits: TagLimits
+) -> dg.ExecutorDefinition:
+    schema = _with_defaults(executor.config_schema.as_field().config_type.fields, defaults)
+
+    def with_job_limits(config: dict[str, Any]) -> dict[str, Any]:
+        # A job's own tag limits apply unless the run sets some.
+        if tag_limits and not config.get("tag_concurrency_limits"):
+            return {**config, "tag_concurrency_limits": tag_limits}
+        return config
+
+    return executor.configured(with_job_limits, name=name, config_schema=schema)
+
+
 def _multiprocess(tag_limits: TagLimits) -> dg.ExecutorDefinition:
     # Dagster's multiprocess executor (with the package's out-of-memory explanation), sized
     # like the warm pool: the run container's CPU quota and memory limit.
-    config: dict[str, Any] = {
+    defaults = {
         "max_concurrent": default_max_concurrent(),
         "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD_MODULES}},
         "memory_limit_hint": MEMORY_LIMIT_HINT,
     }
-    if tag_limits:
-        config["tag_concurrency_limits"] = tag_limits
-    return multiprocess_executor.configured(config, name="multiprocess")
+    return _configured(multiprocess_executor, "multiprocess", defaults, tag_limits)
 
 
 def _warm_pool(tag_limits: TagLimits) -> dg.ExecutorDefinition:
     # No max_concurrent: the executor sizes itself at run start from the run container's
     # CPU quota and memory limit.
-    config: dict[str, Any] = {"memory_limit_hint": MEMORY_LIMIT_HINT}
-    if tag_limits:
-        config["tag_concurrency_limits"] = tag_limits
-    return warm_pool_executor.configured(config, name="warm_pool")
+    return _configured(warm_pool_executor, "warm_pool", {"memory_limit_hint": MEMORY_LIMIT_HINT}, tag_limits)
 
 
 # The single place to register another executor; each builder takes the job's tag

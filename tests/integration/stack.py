@@ -164,6 +164,39 @@ class Stack:
             time.sleep(1)
         raise AssertionError(f"no run tagged {key}={value} within {timeout:.0f} s")
 
+    def stop_schedule(self, name: str, location: str = "fanout") -> str:
+        """Stop a running schedule, as the UI's toggle does; returns its new status."""
+        selector = {
+            "repositoryLocationName": location,
+            "repositoryName": "__repository__",
+            "scheduleName": name,
+        }
+        found = self.graphql(
+            """
+            query ($selector: ScheduleSelector!) {
+              scheduleOrError(scheduleSelector: $selector) {
+                ... on Schedule { scheduleState { id status } }
+              }
+            }
+            """,
+            {"selector": selector},
+        )
+        state_id = found["scheduleOrError"]["scheduleState"]["id"]
+        stopped = self.graphql(
+            """
+            mutation ($id: String!) {
+              stopRunningSchedule(id: $id) {
+                __typename
+                ... on ScheduleStateResult { scheduleState { status } }
+                ... on PythonError { message }
+              }
+            }
+            """,
+            {"id": state_id},
+        )["stopRunningSchedule"]
+        assert stopped["__typename"] == "ScheduleStateResult", stopped
+        return stopped["scheduleState"]["status"]
+
     def runs(self, filter_: dict[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         data = self.graphql(
             """

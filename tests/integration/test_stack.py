@@ -114,7 +114,9 @@ def test_jobs_run_on_the_warm_pool_executor(stack: Stack, finished_runs: dict[st
     process forked from the run's warm template, and the run's resource usage at the end."""
     for run_id in finished_runs.values():
         messages = [e.get("message") or "" for e in stack.run_events(run_id)]
-        assert any(m.startswith("Warm pool: template pid") for m in messages), messages[:10]
+        started = [m for m in messages if m.startswith("Warm pool: template pid")]
+        # The run worker runs no other thread, so the template is forked from it (not spawned).
+        assert started and "forked from the run worker" in started[0], messages[:10]
         assert "Starting execution with step handler warm_pool." in messages, messages[:10]
         assert not any(m.startswith("Warm pool not used") for m in messages), messages[:10]
         assert any(m.startswith("Run resource usage: CPU") for m in messages), messages[-5:]

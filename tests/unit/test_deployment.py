@@ -70,3 +70,28 @@ def test_data_dir_defaults() -> None:
 )
 def test_automation_enabled(env: dict[str, str], expected: bool) -> None:
     assert automation_enabled(env) is expected
+
+
+@pytest.mark.parametrize("name", ["warm_pool", "multiprocess"])
+def test_run_config_still_reaches_the_deployments_executor(name: str) -> None:
+    """The deployment sets defaults, not fixed values: a run can still configure its executor,
+    and a job's own tag limits apply unless the run sets others."""
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    executor = build_executor([{"key": "k", "value": "v", "limit": 1}], env={"FANOUT_EXECUTOR": name})
+
+    @dg.op
+    def noop() -> None:
+        pass
+
+    @dg.job(executor_def=executor)
+    def job() -> None:
+        noop()
+
+    default = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
+    assert default["tag_concurrency_limits"] == [{"key": "k", "value": "v", "limit": 1}]
+    assert "limits/memory" in default["memory_limit_hint"]
+    chosen = ResolvedRunConfig.build(
+        job, {"execution": {"config": {"max_concurrent": 3, "tag_concurrency_limits": []}}}
+    ).execution.execution_engine_config
+    assert chosen["max_concurrent"] == 3

@@ -11,9 +11,9 @@ import time
 from typing import Literal
 
 import dagster as dg
-
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
 from dagster_warm_pool.cgroup_memory import read_memory
+
 from user_code.lib.mapping_keys import mapping_keys_for
 from user_code.lib.records import Record
 from user_code.lib.results import RecordResult

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.context.system import PlanOrchestrationContext
+from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster._core.execution.step_dependency_config import (
     StepDependencyConfig,
@@ -27,9 +29,6 @@ from dagster._core.execution.step_dependency_config import (
 )
 from dagster._core.execution.tags import get_tag_concurrency_limits_config
 from dagster._core.executor.multiprocess import MultiprocessExecutor
-# The file-based compute log manager (documented instance config, private module path); the
-# package's FileComputeLogManager subclasses it and keeps its readers, paths and marker.
-from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
 from dagster._core.executor.step_delegating import (
     CheckStepHealthResult,
     StepDelegatingExecutor,
@@ -37,39 +36,48 @@ from dagster._core.executor.step_delegating import (
     StepHandlerContext,
 )
 
+# The file-based compute log manager (documented instance config, private module path); the
+# package's FileComputeLogManager subclasses it and keeps its readers, paths and marker.
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+
 if TYPE_CHECKING:
     from dagster import DagsterInstance
-    from dagster._core.execution.context.system import PlanOrchestrationContext
     from dagster._core.storage.dagster_run import DagsterRun
     from dagster._grpc.types import ExecuteStepArgs
 
 __all__ = [
-    "INTERRUPTS",
-    "LocalComputeLogManager",
+    "ExecutionPlan",
+    "PlanOrchestrationContext",
+    "captured_log_context",
     "CheckStepHealthResult",
-    "drop_inherited_connections",
-    "is_child_process_crash",
-    "step_error_event",
-    "warning_engine_event",
+    "compute_log_extensions",
     "DagsterEvent",
+    "drop_inherited_connections",
     "EngineEventData",
-    "MultiprocessExecutor",
-    "RetryMode",
-    "StepDelegatingExecutor",
-    "StepDependencyConfig",
-    "StepHandler",
-    "StepHandlerContext",
-    "OrderSafeStepDelegatingExecutor",
-    "open_connection",
     "execute_step_in_this_process",
     "get_retries_config",
     "get_step_dependency_config_field",
     "get_tag_concurrency_limits_config",
     "hold_connections",
+    "insert_event_rows",
+    "INTERRUPTS",
     "interrupts_captured",
+    "is_child_process_crash",
+    "LocalComputeLogManager",
     "multiple_process_executor_requirements",
+    "MultiprocessExecutor",
+    "open_connection",
+    "OrderSafeStepDelegatingExecutor",
     "release_connections",
+    "RetryMode",
+    "step_error_event",
+    "step_event_kinds",
+    "StepDelegatingExecutor",
+    "StepDependencyConfig",
+    "StepHandler",
+    "StepHandlerContext",
     "warm_step_definitions",
+    "warning_engine_event",
 ]
 
 # How a terminated step ends inside `dagster api execute_step`'s body: the interrupt is
@@ -229,7 +237,9 @@ def warning_engine_event(
     return event
 
 
-def step_error_event(like: DagsterEvent, plan_context: PlanOrchestrationContext, message: str) -> DagsterEvent:
+def step_error_event(
+    like: DagsterEvent, plan_context: PlanOrchestrationContext, message: str
+) -> DagsterEvent:
     """An ENGINE_EVENT at ERROR level attached to the same step as `like` (so the UI shows it
     in that step's log)."""
     import logging

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
 from dagster_warm_pool._dagster import (
     DagsterEvent,
+    ExecutionPlan,
     OrderSafeStepDelegatingExecutor,
+    PlanOrchestrationContext,
     RetryMode,
     StepDependencyConfig,
     hold_connections,
@@ -30,11 +32,8 @@ from dagster_warm_pool.protocol import TemplateSpec
 from dagster_warm_pool.run_events import info_event, run_usage_event
 from dagster_warm_pool.sizing import Sizing
 
-if TYPE_CHECKING:
-    from dagster._core.execution.context.system import PlanOrchestrationContext
-    from dagster._core.execution.plan.plan import ExecutionPlan
-
 FALLBACK_PREFIX = "Warm pool not used for this run:"
+FORCED_PREFIX = "Warm pool set aside for this run:"
 # Step processes forked ahead of need: one per concurrent step, a few at most.
 MAX_SPARE_WORKERS = 4
 
@@ -66,11 +65,11 @@ class WarmPoolExecutor(dg.Executor):
     def options(self) -> WarmPoolOptions:
         return self._options
 
-    def sizing(self) -> Sizing:
+    def sizing(self, template_pid: int | None = None) -> Sizing:
         if self._max_concurrent:
             cpu = container_cpu_count()
             return Sizing(self._max_concurrent, cpu, None, f"{self._max_concurrent} as configured")
-        return container_sizing(self._options.worker_memory_mib)
+        return container_sizing(self._options.worker_memory_mib, template_pid)
 
     def stock_executor(self, max_concurrent: int) -> OomExplainingMultiprocessExecutor:
         """Dagster's multiprocess executor with this executor's configuration."""
@@ -86,6 +85,15 @@ class WarmPoolExecutor(dg.Executor):
         self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
     ) -> Iterator[DagsterEvent]:
         sizing = self.sizing()
+        if self._options.force_multiprocess:
+            yield info_event(
+                plan_context,
+                f"{FORCED_PREFIX} force_multiprocess is set: this run uses Dagster's "
+                "multiprocess executor with the same configuration.",
+                {"max_concurrent": dg.MetadataValue.int(sizing.workers)},
+            )
+            yield from self.stock_executor(sizing.workers).execute(plan_context, execution_plan)
+            return
         problem = version_problem(dg.__version__, self._options.supported_dagster_versions)
         if problem is not None:
             yield from self._fall_back(plan_context, execution_plan, sizing, problem)
@@ -97,7 +105,7 @@ class WarmPoolExecutor(dg.Executor):
                 instance_ref=plan_context.instance.get_ref(),
                 orchestrator_pid=os.getpid(),
                 options=self._options,
-                spare_workers=min(sizing.workers, MAX_SPARE_WORKERS),
+                spare_workers=min(sizing.cpu_workers, sizing.workers, MAX_SPARE_WORKERS),
             ),
             inherited=(plan_context.instance, run),
             memory_limit_bytes=read_memory().limit_bytes,
@@ -106,8 +114,12 @@ class WarmPoolExecutor(dg.Executor):
             info = client.start()
         except TemplateUnavailable as error:
             client.shutdown(0)
-            yield from self._fall_back(plan_context, execution_plan, sizing, f"start-up probe failed: {error}")
+            yield from self._fall_back(
+                plan_context, execution_plan, sizing, f"start-up probe failed: {error}"
+            )
             return
+        # Sized again now the template's own memory is known.
+        sizing = self.sizing(info.template_pid)
         yield _started_event(plan_context, info, sizing)
         # After the template exists, so it inherits no open connection: the orchestrator polls
         # the event log every few milliseconds and should not reconnect for each poll.
@@ -140,7 +152,10 @@ class WarmPoolExecutor(dg.Executor):
             plan_context,
             f"{FALLBACK_PREFIX} {reason}. The run goes on with Dagster's multiprocess executor "
             "and the same configuration (one new process per step: slower on short steps).",
-            {"reason": dg.MetadataValue.text(reason), "max_concurrent": dg.MetadataValue.int(sizing.workers)},
+            {
+                "reason": dg.MetadataValue.text(reason),
+                "max_concurrent": dg.MetadataValue.int(sizing.workers),
+            },
         )
         yield from self.stock_executor(sizing.workers).execute(plan_context, execution_plan)
 

@@ -22,3 +22,16 @@ def resident_bytes(pid: int | str = "self", proc: Path = Path("/proc")) -> int |
     except OSError:
         return None
     return parse_status_kib(text, "VmRSS")
+
+
+def private_bytes(pid: int | str = "self", proc: Path = Path("/proc")) -> int | None:
+    """Memory only this process holds (Private_Clean + Private_Dirty of smaps_rollup): for a
+    forked process, what it added on top of the pages it still shares with its parent."""
+    try:
+        text = (proc / str(pid) / "smaps_rollup").read_text()
+    except OSError:
+        return None
+    clean, dirty = (parse_status_kib(text, key) for key in ("Private_Clean", "Private_Dirty"))
+    if clean is None or dirty is None:
+        return None
+    return clean + dirty
