@@ -25,6 +25,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _schedule_selector(name: str, location: str) -> dict[str, str]:
+    return {"repositoryLocationName": location, "repositoryName": "__repository__", "scheduleName": name}
+
+
 @dataclass
 class Stack:
     name: str
@@ -164,13 +168,40 @@ class Stack:
             time.sleep(1)
         raise AssertionError(f"no run tagged {key}={value} within {timeout:.0f} s")
 
+    def schedule_status(self, name: str, location: str = "fanout") -> str:
+        """RUNNING or STOPPED, as stored in the instance's schedule storage."""
+        found = self.graphql(
+            """
+            query ($selector: ScheduleSelector!) {
+              scheduleOrError(scheduleSelector: $selector) {
+                ... on Schedule { scheduleState { status } }
+              }
+            }
+            """,
+            {"selector": _schedule_selector(name, location)},
+        )
+        return found["scheduleOrError"]["scheduleState"]["status"]
+
+    def start_schedule(self, name: str, location: str = "fanout") -> str:
+        """Start a stopped schedule, as the UI's toggle does; returns its new status."""
+        started = self.graphql(
+            """
+            mutation ($selector: ScheduleSelector!) {
+              startSchedule(scheduleSelector: $selector) {
+                __typename
+                ... on ScheduleStateResult { scheduleState { status } }
+                ... on PythonError { message }
+              }
+            }
+            """,
+            {"selector": _schedule_selector(name, location)},
+        )["startSchedule"]
+        assert started["__typename"] == "ScheduleStateResult", started
+        return started["scheduleState"]["status"]
+
     def stop_schedule(self, name: str, location: str = "fanout") -> str:
         """Stop a running schedule, as the UI's toggle does; returns its new status."""
-        selector = {
-            "repositoryLocationName": location,
-            "repositoryName": "__repository__",
-            "scheduleName": name,
-        }
+        selector = _schedule_selector(name, location)
         found = self.graphql(
             """
             query ($selector: ScheduleSelector!) {

@@ -8,38 +8,21 @@ from playwright.sync_api import Locator, Page, expect
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
 
-SELECTOR = {
-    "repositoryLocationName": "fanout",
-    "repositoryName": "__repository__",
-    "scheduleName": "fanout_schedule",
-}
-
-
-def _stored_status(stack: Stack) -> str:
-    data = stack.graphql(
-        "query ($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {"
-        " ... on Schedule { scheduleState { status } } } }",
-        {"s": SELECTOR},
-    )
-    return data["scheduleOrError"]["scheduleState"]["status"]
-
-
-def _start(stack: Stack) -> None:
-    stack.graphql(
-        "mutation ($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) { __typename } }",
-        {"s": SELECTOR},
-    )
+SCHEDULE = "fanout_schedule"
 
 
 @pytest.fixture
 def schedule_running(stack: Stack) -> Iterator[None]:
-    """Starts RUNNING (the stack's default), and ends RUNNING whatever happens in the test:
-    other tests count on the schedule ticking."""
-    if _stored_status(stack) != "RUNNING":
-        _start(stack)
+    """The test starts from RUNNING; afterwards the schedule is put back as it was (the
+    automation test stops it, so that a heavy run a minute does not hold up other tests)."""
+    before = stack.schedule_status(SCHEDULE)
+    if before != "RUNNING":
+        stack.start_schedule(SCHEDULE)
     yield
-    if _stored_status(stack) != "RUNNING":
-        _start(stack)
+    if before == "STOPPED" and stack.schedule_status(SCHEDULE) == "RUNNING":
+        stack.stop_schedule(SCHEDULE)
+    elif before == "RUNNING" and stack.schedule_status(SCHEDULE) != "RUNNING":
+        stack.start_schedule(SCHEDULE)
 
 
 def _running_switch(page: Page) -> Locator:
@@ -55,7 +38,7 @@ def test_schedule_off_and_on_survives_a_reload(
     page: Page, shots: Screenshots, stack: Stack, schedule_running: None
 ) -> None:
     page.goto("/automation")
-    page.get_by_role("link", name="fanout_schedule").first.click()
+    page.get_by_role("link", name=SCHEDULE).first.click()
     switch = _running_switch(page)
     expect(switch).to_be_checked()
     shots(page, "running")
@@ -65,5 +48,5 @@ def test_schedule_off_and_on_survives_a_reload(
         expect(switch).to_be_checked(checked=turn_on)
         page.reload()
         expect(_running_switch(page)).to_be_checked(checked=turn_on)
-        assert _stored_status(stack) == stored
+        assert stack.schedule_status(SCHEDULE) == stored
         shots(page, f"after-reload-{stored.lower()}")
