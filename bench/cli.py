@@ -29,7 +29,10 @@ work = chunks x seconds; limit = work / cores (what a perfect executor on this
 container's CPUs would take); overhead = total - limit; per-step overhead =
 (total x parallelism - work) / steps, i.e. the worker-slot time each step costs on top
 of its work (parallelism 1 for in_process, cores otherwise; steps counted from the
-run's STEP_START events, chunks + 2 for cli/stack); efficiency = limit / total.
+run's STEP_START events, chunks + 2 for cli/stack); efficiency = limit / total;
+cpu s / peak MiB / limit MiB (stack only) = medians of each run's "Run resource usage:" engine
+event, which the warm-pool executor writes from the run container's cgroup (CPU seconds of the
+whole container, its peak memory including page cache, and its memory limit).
 cpu workloads (--kind cpu, fanout) also get bench/cpu_scaling.py's bare-Python probe
 (before and after the measurements): measured sequential work of the same units, their
 bare 2-process split, and the per-process slowdown of 2 concurrent CPU-bound processes;
@@ -57,6 +60,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.postgres import throwaway_postgres
+from bench.run_usage import RUN_USAGE_PREFIX, fetch_run_usage, median_usage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL_METHODS = [
@@ -86,6 +90,8 @@ class MethodResult:
     failures: int = 0
     skipped: str | None = None
     parallelism: int = 1
+    # stack only: each run's "Run resource usage:" figures (its container's cgroup)
+    usage: list[dict[str, float]] = field(default_factory=list)
 
     def stat(self, values: list[float]) -> tuple[float | None, float | None]:
         return (min(values), statistics.median(values)) if values else (None, None)
@@ -214,7 +220,7 @@ def _stack_reachable(url: str) -> bool:
         return False
 
 
-def _run_stack(args) -> Outcome:
+def _run_stack(args) -> tuple[Outcome, dict[str, float] | None]:
     from dagster_graphql import DagsterGraphQLClient
 
     from bench.jobs import fanout_run_config, run_config
@@ -260,7 +266,10 @@ def _run_stack(args) -> Outcome:
         pass
     if status != "SUCCESS":
         tqdm.write(f"[stack] run {run_id} ended {status}")
-    return status == "SUCCESS", wall, run_s, None
+    usage = fetch_run_usage(client._execute, run_id)  # noqa: SLF001 - as above
+    if status == "SUCCESS" and usage is None:
+        tqdm.write(f"[stack] run {run_id} has no '{RUN_USAGE_PREFIX}' event (not the warm pool?)")
+    return (status == "SUCCESS", wall, run_s, None), usage
 
 
 def _fmt(v: float | None, spec: str = ".2f") -> str:
@@ -280,7 +289,8 @@ def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dic
     limit = work / cores
     header = (
         f"{'method':<22} | {'total s (min/med)':>17} | {'run s (min/med)':>15} | {'work s':>6} | "
-        f"{'limit s':>7} | {'overhead s':>10} | {'steps':>5} | {'per-step ovh ms':>15} | {'efficiency':>10}"
+        f"{'limit s':>7} | {'overhead s':>10} | {'steps':>5} | {'per-step ovh ms':>15} | {'efficiency':>10} | "
+        f"{'cpu s':>6} | {'peak MiB':>8} | {'limit MiB':>9}"
     )
     lines = [header, "-" * len(header)]
     rows = []
@@ -296,10 +306,13 @@ def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dic
         per_step = None if tmin is None else (tmin * r.parallelism - work) / steps * 1000
         eff = None if not tmin else limit / tmin
         fail = f"  ({r.failures} failed)" if r.failures else ""
+        # Run resource usage (stack): medians over the runs, from each run container's cgroup.
+        usage = median_usage(r.usage)
         lines.append(
             f"{r.method:<22} | {_fmt(tmin):>7} / {_fmt(tmed):<7} | {_fmt(rmin):>6} / {_fmt(rmed):<6} | "
             f"{work:>6.2f} | {limit:>7.2f} | {_fmt(overhead):>10} | {steps:>5} | {_fmt(per_step, '.1f'):>15} | "
-            f"{_fmt(eff):>10}{fail}"
+            f"{_fmt(eff):>10} | {_fmt(usage.get('cpu_seconds')):>6} | "
+            f"{_fmt(usage.get('peak_memory_mib'), '.0f'):>8} | {_fmt(usage.get('memory_limit_mib'), '.0f'):>9}{fail}"
         )
         rows.append(
             {
@@ -314,6 +327,9 @@ def _table(results: list[MethodResult], args, cores: int) -> tuple[str, list[dic
                 "overhead_s": overhead,
                 "per_step_overhead_ms": per_step,
                 "efficiency": eff,
+                "cpu_seconds_median": usage.get("cpu_seconds"),
+                "peak_memory_mib_median": usage.get("peak_memory_mib"),
+                "memory_limit_mib_median": usage.get("memory_limit_mib"),
             }
         )
     return "\n".join(lines), rows
@@ -416,7 +432,9 @@ def _measure(results: dict[str, MethodResult], args, home: str, cores: int) -> N
         if method == "cli":
             ok, wall, run_s, steps = _run_cli(args, home, cores)
         elif method == "stack":
-            ok, wall, run_s, steps = _run_stack(args)
+            (ok, wall, run_s, steps), usage = _run_stack(args)
+            if ok and usage:
+                results[method].usage.append(usage)
         else:
             ok, wall, run_s, steps = _run_python(method, args, home, cores)
         r = results[method]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-
 from dagster_warm_pool import default_max_concurrent, multiprocess_executor, warm_pool_executor
 
 STACK = "stack"

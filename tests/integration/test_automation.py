@@ -10,6 +10,9 @@ from tests.integration.stack import Stack
 def test_schedule_tick_produces_a_successful_run(stack: Stack) -> None:
     # The test stack sets FANOUT_SCHEDULE_CRON="* * * * *"; the schedule is RUNNING by default.
     run_id = stack.wait_for_tagged_run("dagster/schedule_name", "fanout_schedule", timeout=150)
+    # One tick is what this test needs; left running, a heavy fan-out run a minute would keep
+    # the queue's single heavy slot busy and other tests' fanout_job runs waiting.
+    assert stack.stop_schedule("fanout_schedule") == "STOPPED"
     status = stack.wait_for_run(run_id, timeout=300)
     assert status == "SUCCESS", stack.failure_messages(run_id)
 

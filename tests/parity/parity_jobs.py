@@ -3,8 +3,8 @@ executor. Only the executor differs; the assets, ops and configs are user_code's
 Module-level functions so each job is reconstructable in the processes the executors start."""
 
 import dagster as dg
-
 from dagster_warm_pool import warm_pool_executor
+
 from user_code.assets.fanout_report import fanout_report
 from user_code.assets.fanout_results import fanout_results
 from user_code.assets.input_records import input_records

@@ -64,7 +64,9 @@ def test_success(pg_instance) -> None:
     assert set(fanout.materializations) == {"input_records", "fanout_results", "fanout_report"}
     assert "overhead_ratio" in fanout.materializations["fanout_report"][0]
 
-    chunked_config = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 6, "chunk_seconds": 0.01}}}}
+    chunked_config = {
+        "ops": {"plan_chunk_steps": {"config": {"chunk_count": 6, "chunk_seconds": 0.01}}}
+    }
     chunked = _assert_same(_both(pg_instance, "chunked", chunked_config))
     assert chunked.status == "SUCCESS" and len(chunked.steps) == 8
 
@@ -134,7 +136,10 @@ def _terminated_run(home: Path, executor: str) -> RunSummary:
                     started = instance.get_records_for_run(
                         run_id, of_type=dg.DagsterEventType.STEP_START
                     ).records
-                    if sum("run_one_chunk" in (r.event_log_entry.step_key or "") for r in started) == 2:
+                    if (
+                        sum("run_one_chunk" in (r.event_log_entry.step_key or "") for r in started)
+                        == 2
+                    ):
                         break
                 time.sleep(0.2)
             instance.report_run_canceling(instance.get_run_by_id(run_id))
@@ -152,7 +157,10 @@ def test_termination_mid_run(tmp_path: Path, postgres_url: str) -> None:
 
     home = tmp_path / "home"
     home.mkdir()
-    config = {**stack_instance_overrides(postgres_url, str(tmp_path / "logs")), "telemetry": {"enabled": False}}
+    config = {
+        **stack_instance_overrides(postgres_url, str(tmp_path / "logs")),
+        "telemetry": {"enabled": False},
+    }
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     summary = _assert_same({ex: _terminated_run(home, ex) for ex in EXECUTORS})
     assert summary.status == "CANCELED"

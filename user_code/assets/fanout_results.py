@@ -11,9 +11,9 @@ import time
 from typing import Literal
 
 import dagster as dg
-
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
 from dagster_warm_pool.cgroup_memory import read_memory
+
 from user_code.lib.mapping_keys import mapping_keys_for
 from user_code.lib.records import Record
 from user_code.lib.results import RecordResult
@@ -79,6 +79,11 @@ def process_record(
     timer = StepTimer()
     started_at = time.time()
     _inject_failure(context, config, record)
+    # Step stdout, shown in the UI's log viewer for this step (compute logs).
+    print(
+        f"record {record.id}: {record.units} units x {config.unit_work_ms:g} ms "
+        f"{config.work_kind} work, {config.unit_mode}"
+    )
     memory = read_memory()
     pool_size = unit_pool_size(
         container_cpu_count(), memory.limit_bytes, memory.usage_bytes or 0, config.unit_memory_mib
@@ -102,6 +107,7 @@ def process_record(
         ) from error
     timer.add_work(sum(unit.work_s for unit in run.results))
     timing = timer.metadata()
+    print(f"record {record.id}: done, wall {timing['wall_s']:.3f} s, work {timing['work_s']:.3f} s")
     result = RecordResult(
         record_id=record.id,
         mapping_key=context.get_mapping_key() or "",

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from dagster_warm_pool.cgroup_cpu import (
     container_cpu_count,
     parse_cgroup_v1_quota,
@@ -28,12 +27,20 @@ def _write(root: Path, files: dict[str, str]) -> Path:
         ({"cpu.max": "max 100000\n"}, None),
         ({"cpu.max": "garbage\n"}, None),
         ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 0.5),
-        ({"cpu,cpuacct/cpu.cfs_quota_us": "300000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3.0),
+        (
+            {
+                "cpu,cpuacct/cpu.cfs_quota_us": "300000\n",
+                "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+            },
+            3.0,
+        ),
         ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
         ({}, None),
     ],
 )
-def test_read_cpu_quota_from_fixture_files(tmp_path: Path, files: dict[str, str], quota: float | None) -> None:
+def test_read_cpu_quota_from_fixture_files(
+    tmp_path: Path, files: dict[str, str], quota: float | None
+) -> None:
     assert read_cpu_quota(_write(tmp_path, files)) == quota
 
 

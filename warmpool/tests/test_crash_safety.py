@@ -7,7 +7,14 @@ import time
 import dagster as dg
 import pytest
 import warm_pool_test_jobs as J
-from warm_pool_runs import engine_messages, events, execute, pid_alive, step_pids, warm_pool_processes
+from warm_pool_runs import (
+    engine_messages,
+    events,
+    execute,
+    pid_alive,
+    step_pids,
+    warm_pool_processes,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -29,7 +36,8 @@ def test_a_template_that_keeps_dying_fails_the_run_with_the_reason(pg_instance) 
     # Each death was a step failure first, retried by the op's RetryPolicy.
     retries = events(pg_instance, run.run_id, "STEP_UP_FOR_RETRY")
     assert retries and all(
-        "the template process died" in e.dagster_event.step_retry_data.error.message for e in retries
+        "the template process died" in e.dagster_event.step_retry_data.error.message
+        for e in retries
     )
     # Back-off between restarts, but bounded: 0.25 + 0.5 s, not minutes.
     print(f"\n[crash loop] run failed after {elapsed:.1f} s with {len(retries)} step retries")
@@ -42,17 +50,23 @@ def test_the_template_is_not_forked_from_a_threaded_orchestrator(pg_instance) ->
     helper = threading.Thread(target=stop.wait, name="orchestrator-side-thread", daemon=True)
     helper.start()
     try:
-        run, outputs = execute(pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 2}}}})
+        run, outputs = execute(
+            pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 2}}}}
+        )
     finally:
         stop.set()
         helper.join()
     assert run.status == dg.DagsterRunStatus.SUCCESS and outputs["total"] == 1
-    (started,) = [m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Warm pool: template")]
+    (started,) = [
+        m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Warm pool: template")
+    ]
     assert "started fresh (spawn) because the run worker runs" in started, started
 
 
 def test_a_thread_free_orchestrator_forks_the_template(pg_instance) -> None:
     assert threading.active_count() == 1
     run, _ = execute(pg_instance, J.simple_job)
-    (started,) = [m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Warm pool: template")]
+    (started,) = [
+        m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Warm pool: template")
+    ]
     assert "forked from the run worker" in started

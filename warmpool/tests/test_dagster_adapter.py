@@ -15,9 +15,8 @@ from dagster._core.execution.plan.state import KnownExecutionState
 from dagster._core.execution.retries import RetryMode
 from dagster._grpc.types import ExecuteStepArgs
 from dagster._serdes import serialize_value
-from warm_pool_runs import events, execute
-
 from dagster_warm_pool import _dagster as adapter
+from warm_pool_runs import events, execute
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -72,7 +71,9 @@ def _tailers(handler_free_retries=RetryMode.DISABLED):
 
     stock = StepDelegatingExecutor(step_handler=None, retries=handler_free_retries)  # type: ignore[arg-type]
     ours = adapter.OrderSafeStepDelegatingExecutor(
-        step_handler=None, retries=handler_free_retries, tail_offset=200  # type: ignore[arg-type]
+        step_handler=None,
+        retries=handler_free_retries,
+        tail_offset=200,  # type: ignore[arg-type]
     )
     return stock, ours
 
@@ -123,13 +124,20 @@ def test_warning_engine_event_is_stored_at_warning_level(pg_instance) -> None:
     run, _ = execute(
         pg_instance,
         J.fan_out_job,
-        {"ops": {"fan_out": {"config": {"chunks": 1}}}, "execution": {"config": {"supported_dagster_versions": "<0"}}},
+        {
+            "ops": {"fan_out": {"config": {"chunks": 1}}},
+            "execution": {"config": {"supported_dagster_versions": "<0"}},
+        },
     )
-    warnings = [e for e in events(pg_instance, run.run_id, "ENGINE_EVENT") if e.level == logging.WARNING]
+    warnings = [
+        e for e in events(pg_instance, run.run_id, "ENGINE_EVENT") if e.level == logging.WARNING
+    ]
     assert len(warnings) == 1
 
 
-def test_child_process_crash_is_recognized_on_the_stock_executor(pg_instance, tmp_path: Path) -> None:
+def test_child_process_crash_is_recognized_on_the_stock_executor(
+    pg_instance, tmp_path: Path
+) -> None:
     cfg = {"ops": {"dies": {"config": {"marker_dir": str(tmp_path), "always": True}}}}
     run, _ = execute(pg_instance, J.stock_worker_death_job, cfg)
     assert run.status == dg.DagsterRunStatus.FAILURE

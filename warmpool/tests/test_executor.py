@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import warm_pool_test_jobs as J
+from dagster_warm_pool import warm_pool_executor
 from warm_pool_runs import (
     assert_nothing_left,
     engine_messages,
@@ -18,15 +19,15 @@ from warm_pool_runs import (
     this_pid,
 )
 
-from dagster_warm_pool import warm_pool_executor
-
 pytestmark = pytest.mark.timeout(120)
 
 
 def test_executor_definition() -> None:
     assert warm_pool_executor.name == "warm_pool"
     fields = warm_pool_executor.config_schema.as_field().config_type.fields
-    assert {"max_concurrent", "retries", "tag_concurrency_limits", "worker_memory_mib"} <= set(fields)
+    assert {"max_concurrent", "retries", "tag_concurrency_limits", "worker_memory_mib"} <= set(
+        fields
+    )
 
 
 def test_each_step_runs_in_a_fresh_process_forked_from_the_template(pg_instance) -> None:
@@ -36,12 +37,16 @@ def test_each_step_runs_in_a_fresh_process_forked_from_the_template(pg_instance)
     pids = step_pids(pg_instance, run.run_id)
     assert len(pids) == 3 and len(set(pids)) == 3  # one process per step
     assert this_pid() not in pids and template_pid(pg_instance, run.run_id) not in pids
-    assert "Starting execution with step handler warm_pool." in engine_messages(pg_instance, run.run_id)
+    assert "Starting execution with step handler warm_pool." in engine_messages(
+        pg_instance, run.run_id
+    )
     assert_nothing_left(pg_instance, run.run_id)
 
 
 def test_dynamic_fan_out_collect(pg_instance) -> None:
-    run, outputs = execute(pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 12}}}})
+    run, outputs = execute(
+        pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 12}}}}
+    )
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert outputs["total"] == sum(i * i for i in range(12))
     assert len(step_keys(pg_instance, run.run_id, "STEP_SUCCESS")) == 12 + 2
@@ -94,7 +99,9 @@ def _spans_config(marker_dir: Path, execution: dict) -> dict:
 
 
 def test_max_concurrent_one_serializes(pg_instance, tmp_path: Path) -> None:
-    run, _ = execute(pg_instance, J.parallel_spans_job, _spans_config(tmp_path, {"max_concurrent": 1}))
+    run, _ = execute(
+        pg_instance, J.parallel_spans_job, _spans_config(tmp_path, {"max_concurrent": 1})
+    )
     assert run.status == dg.DagsterRunStatus.SUCCESS
     found = spans(tmp_path)
     names = sorted(found)
@@ -104,7 +111,9 @@ def test_max_concurrent_one_serializes(pg_instance, tmp_path: Path) -> None:
 
 def test_parallel_steps_overlap_without_limits(pg_instance, tmp_path: Path) -> None:
     # Control for the serialization tests: with 2 slots, independent steps do overlap.
-    run, _ = execute(pg_instance, J.parallel_spans_job, _spans_config(tmp_path, {"max_concurrent": 2}))
+    run, _ = execute(
+        pg_instance, J.parallel_spans_job, _spans_config(tmp_path, {"max_concurrent": 2})
+    )
     assert run.status == dg.DagsterRunStatus.SUCCESS
     found = spans(tmp_path)
     names = sorted(found)
@@ -170,5 +179,7 @@ def test_step_output_reaches_the_captured_logs(pg_instance) -> None:
 
 def test_run_usage_is_recorded(pg_instance) -> None:
     run, _ = execute(pg_instance, J.simple_job)
-    usage = [m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Run resource usage:")]
+    usage = [
+        m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Run resource usage:")
+    ]
     assert len(usage) == 1

@@ -6,9 +6,8 @@ import logging
 import dagster as dg
 import pytest
 import warm_pool_test_jobs as J
-from warm_pool_runs import events, execute, step_pids
-
 from dagster_warm_pool import FALLBACK_PREFIX
+from warm_pool_runs import events, execute, step_pids
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -25,9 +24,11 @@ def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 def _ran_on_stock_multiprocess(instance: dg.DagsterInstance, run_id: str) -> bool:
     messages = [e.dagster_event.message or "" for e in events(instance, run_id)]
-    return any(m.startswith("Multiprocess executor: Starting execution") or "multiprocess executor" in m.lower() for m in messages) and not any(
-        m.startswith("Warm pool: template pid") for m in messages
-    )
+    return any(
+        m.startswith("Multiprocess executor: Starting execution")
+        or "multiprocess executor" in m.lower()
+        for m in messages
+    ) and not any(m.startswith("Warm pool: template pid") for m in messages)
 
 
 def test_an_untested_dagster_version_falls_back_with_a_warning(pg_instance) -> None:
@@ -45,12 +46,17 @@ def test_an_untested_dagster_version_falls_back_with_a_warning(pg_instance) -> N
 
 def test_a_failed_probe_falls_back_with_a_warning(pg_instance) -> None:
     # A template that cannot start (a module it must preload does not exist) fails the probe.
-    cfg = {**FAN_OUT, "execution": {"config": {"preload_modules": ["no_such_module_for_warm_pool"]}}}
+    cfg = {
+        **FAN_OUT,
+        "execution": {"config": {"preload_modules": ["no_such_module_for_warm_pool"]}},
+    }
     run, outputs = execute(pg_instance, J.fan_out_job, cfg)
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert outputs["total"] == 5
     (warning,) = _warnings(pg_instance, run.run_id)
-    assert warning.startswith(f"{FALLBACK_PREFIX} start-up probe failed: the template process failed to start")
+    assert warning.startswith(
+        f"{FALLBACK_PREFIX} start-up probe failed: the template process failed to start"
+    )
     assert "No module named 'no_such_module_for_warm_pool'" in warning
     assert _ran_on_stock_multiprocess(pg_instance, run.run_id)
 
@@ -67,6 +73,11 @@ def test_force_multiprocess_is_an_informed_choice_not_a_warning(pg_instance) -> 
     run, outputs = execute(pg_instance, J.fan_out_job, cfg)
     assert run.status == dg.DagsterRunStatus.SUCCESS and outputs["total"] == 5
     assert _warnings(pg_instance, run.run_id) == []
-    messages = [e.dagster_event.message or "" for e in events(pg_instance, run.run_id, "ENGINE_EVENT")]
-    assert any(m.startswith("Warm pool set aside for this run: force_multiprocess is set") for m in messages)
+    messages = [
+        e.dagster_event.message or "" for e in events(pg_instance, run.run_id, "ENGINE_EVENT")
+    ]
+    assert any(
+        m.startswith("Warm pool set aside for this run: force_multiprocess is set")
+        for m in messages
+    )
     assert _ran_on_stock_multiprocess(pg_instance, run.run_id)

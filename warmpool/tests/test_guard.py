@@ -1,5 +1,4 @@
 import dagster as dg
-
 from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS, version_problem
 
 

@@ -40,7 +40,10 @@ def test_a_worker_over_its_memory_limit_is_replaced(pg_instance) -> None:
 
 def test_reuse_gives_up_isolation_as_documented(pg_instance, tmp_path: Path) -> None:
     cfg = {
-        "ops": {n: {"config": {"marker_dir": str(tmp_path), "memory_mib": 1}} for n in ("pollute", "inspect_state")},
+        "ops": {
+            n: {"config": {"marker_dir": str(tmp_path), "memory_mib": 1}}
+            for n in ("pollute", "inspect_state")
+        },
         "execution": {"config": {"steps_per_worker": 2, "max_concurrent": 1}},
     }
     run, _ = execute(pg_instance, J.isolation_job, cfg)

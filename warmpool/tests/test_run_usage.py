@@ -16,7 +16,11 @@ def test_read_run_usage_v1(tmp_path: Path) -> None:
     assert usage.describe() == (
         f"{RUN_USAGE_PREFIX} CPU 2.5 s, peak memory 200 MiB of 512 MiB (the run container's cgroup)"
     )
-    assert usage.metadata() == {"cpu_seconds": 2.5, "peak_memory_mib": 200.0, "memory_limit_mib": 512.0}
+    assert usage.metadata() == {
+        "cpu_seconds": 2.5,
+        "peak_memory_mib": 200.0,
+        "memory_limit_mib": 512.0,
+    }
 
 
 def test_unknown_values_are_left_out(tmp_path: Path) -> None:

@@ -1,5 +1,4 @@
 import pytest
-
 from dagster_warm_pool.sizing import MIB, size_workers
 
 
@@ -23,7 +22,10 @@ def test_workers_are_the_smaller_bound(
     bound: str,
 ) -> None:
     sizing = size_workers(
-        cpus, None if limit_mib is None else limit_mib * MIB, orchestrator_mib * MIB, per_worker_mib * MIB
+        cpus,
+        None if limit_mib is None else limit_mib * MIB,
+        orchestrator_mib * MIB,
+        per_worker_mib * MIB,
     )
     assert sizing.workers == workers
     assert bound in sizing.reason

@@ -24,7 +24,9 @@ with dg.DagsterInstance.get() as instance:
 """
 
 
-def test_termination_interrupts_the_step_and_leaves_nothing(tmp_path: Path, postgres_url: str) -> None:
+def test_termination_interrupts_the_step_and_leaves_nothing(
+    tmp_path: Path, postgres_url: str
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(

@@ -13,7 +13,9 @@ START_PREFIX = "Warm pool: template pid"
 
 def execute(instance: dg.DagsterInstance, job: dg.JobDefinition, run_config: dict | None = None):
     """(run, outputs by node) of `job` run through execute_job on `instance`."""
-    with dg.execute_job(dg.reconstructable(job), instance=instance, run_config=run_config or {}) as result:
+    with dg.execute_job(
+        dg.reconstructable(job), instance=instance, run_config=run_config or {}
+    ) as result:
         outputs = {}
         if result.success:
             for node in ("total", "add_one_2", "flaky_op_policy", "flaky_op_retry_requested"):
@@ -28,7 +30,9 @@ def execute(instance: dg.DagsterInstance, job: dg.JobDefinition, run_config: dic
 
 def events(instance: dg.DagsterInstance, run_id: str, event_type: str | None = None) -> list[Any]:
     """The run's stored events (the event log, as the UI reads it), oldest first."""
-    entries = [r.event_log_entry for r in instance.get_records_for_run(run_id, limit=100000).records]
+    entries = [
+        r.event_log_entry for r in instance.get_records_for_run(run_id, limit=100000).records
+    ]
     dagster_events = [e for e in entries if e.dagster_event is not None]
     if event_type is None:
         return dagster_events
@@ -65,17 +69,24 @@ def pid_alive(pid: int) -> bool:
 
 def warm_pool_processes() -> list[int]:
     """Live processes named as the warm pool names its template and step processes (spares
-    included, which never appear in a run's events)."""
+    included, which never appear in a run's events), in this test's own cgroup: warm pools
+    running in containers on the same host are not this test's."""
     from dagster_warm_pool.process_control import STEP_NAME, TEMPLATE_NAME
 
+    own_cgroup = Path("/proc/self/cgroup").read_text()
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 name = (entry / "comm").read_text().strip()
+                cgroup = (entry / "cgroup").read_text()
             except OSError:
                 continue
-            if name in (STEP_NAME, TEMPLATE_NAME) and pid_alive(int(entry.name)):
+            if (
+                name in (STEP_NAME, TEMPLATE_NAME)
+                and cgroup == own_cgroup
+                and pid_alive(int(entry.name))
+            ):
                 found.append(int(entry.name))
     return found
 

@@ -6,12 +6,10 @@ which every out-of-process executor needs.  Behaviour that a test must steer
 test-owned tmp dir.
 """
 
-
 import os
 import time
 
 import dagster as dg
-
 from dagster_warm_pool import warm_pool_executor
 
 # --------------------------------------------------------------------------
@@ -278,9 +276,7 @@ def fan_out_logged(config: FanOutConfig):
 @dg.op
 def logs_and_materializes(context: dg.OpExecutionContext, x: int) -> int:
     context.log.info(f"before materialization {x}")
-    context.log_event(
-        dg.AssetMaterialization(asset_key=f"batched_asset_{x}", metadata={"x": x})
-    )
+    context.log_event(dg.AssetMaterialization(asset_key=f"batched_asset_{x}", metadata={"x": x}))
     context.log.info(f"after materialization {x}")
     return x
 

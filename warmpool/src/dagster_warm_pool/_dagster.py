@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.execution.context.system import PlanOrchestrationContext
+from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster._core.execution.step_dependency_config import (
     StepDependencyConfig,
@@ -40,11 +42,12 @@ from dagster._core.storage.local_compute_log_manager import LocalComputeLogManag
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
-    from dagster._core.execution.context.system import PlanOrchestrationContext
     from dagster._core.storage.dagster_run import DagsterRun
     from dagster._grpc.types import ExecuteStepArgs
 
 __all__ = [
+    "ExecutionPlan",
+    "PlanOrchestrationContext",
     "captured_log_context",
     "CheckStepHealthResult",
     "compute_log_extensions",
@@ -234,7 +237,9 @@ def warning_engine_event(
     return event
 
 
-def step_error_event(like: DagsterEvent, plan_context: PlanOrchestrationContext, message: str) -> DagsterEvent:
+def step_error_event(
+    like: DagsterEvent, plan_context: PlanOrchestrationContext, message: str
+) -> DagsterEvent:
     """An ENGINE_EVENT at ERROR level attached to the same step as `like` (so the UI shows it
     in that step's log)."""
     import logging

@@ -76,7 +76,9 @@ class FileComputeLogManager(LocalComputeLogManager):
     def capture_logs(self, log_key: Sequence[str]) -> Iterator[Any]:
         problem = version_problem(dg.__version__)
         if problem is not None:
-            warnings.warn(f"FileComputeLogManager: {problem}; using LocalComputeLogManager's capture")
+            warnings.warn(
+                f"FileComputeLogManager: {problem}; using LocalComputeLogManager's capture"
+            )
             with super().capture_logs(log_key) as context:
                 yield context
             return

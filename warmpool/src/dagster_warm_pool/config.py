@@ -55,7 +55,9 @@ class WarmPoolOptions:
             poll_interval_seconds=float(
                 config.get("poll_interval_seconds", defaults.poll_interval_seconds)
             ),
-            event_tailer_offset=int(config.get("event_tailer_offset", defaults.event_tailer_offset)),
+            event_tailer_offset=int(
+                config.get("event_tailer_offset", defaults.event_tailer_offset)
+            ),
             supported_dagster_versions=str(
                 config.get("supported_dagster_versions", defaults.supported_dagster_versions)
             ),

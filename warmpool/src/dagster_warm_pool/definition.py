@@ -67,7 +67,9 @@ MULTIPROCESS_CONFIG: dict[str, Any] = {
     config_schema=MULTIPROCESS_CONFIG,
     requirements=multiple_process_executor_requirements(),
 )
-def multiprocess_executor(init_context: dg.InitExecutorContext) -> OomExplainingMultiprocessExecutor:
+def multiprocess_executor(
+    init_context: dg.InitExecutorContext,
+) -> OomExplainingMultiprocessExecutor:
     """Dagster's multiprocess executor, plus an event naming the memory limit when a step
     process is killed for memory, and the run's resource usage at the end."""
     config = dict(init_context.executor_config)

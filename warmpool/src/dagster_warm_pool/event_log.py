@@ -35,7 +35,9 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     _buffer: list[Any] | None = None
 
     @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> BatchingPostgresEventLogStorage:
+    def from_config_value(
+        cls, inst_data: Any, config_value: Any
+    ) -> BatchingPostgresEventLogStorage:
         stock = PostgresEventLogStorage.from_config_value(inst_data, config_value)
         return cls(
             postgres_url=stock.postgres_url,

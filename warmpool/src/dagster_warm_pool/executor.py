@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
 from dagster_warm_pool._dagster import (
     DagsterEvent,
+    ExecutionPlan,
     OrderSafeStepDelegatingExecutor,
+    PlanOrchestrationContext,
     RetryMode,
     StepDependencyConfig,
     hold_connections,
@@ -29,10 +31,6 @@ from dagster_warm_pool.pool import StartInfo, TemplateClient, TemplateUnavailabl
 from dagster_warm_pool.protocol import TemplateSpec
 from dagster_warm_pool.run_events import info_event, run_usage_event
 from dagster_warm_pool.sizing import Sizing
-
-if TYPE_CHECKING:
-    from dagster._core.execution.context.system import PlanOrchestrationContext
-    from dagster._core.execution.plan.plan import ExecutionPlan
 
 FALLBACK_PREFIX = "Warm pool not used for this run:"
 FORCED_PREFIX = "Warm pool set aside for this run:"
@@ -116,7 +114,9 @@ class WarmPoolExecutor(dg.Executor):
             info = client.start()
         except TemplateUnavailable as error:
             client.shutdown(0)
-            yield from self._fall_back(plan_context, execution_plan, sizing, f"start-up probe failed: {error}")
+            yield from self._fall_back(
+                plan_context, execution_plan, sizing, f"start-up probe failed: {error}"
+            )
             return
         # Sized again now the template's own memory is known.
         sizing = self.sizing(info.template_pid)
@@ -152,7 +152,10 @@ class WarmPoolExecutor(dg.Executor):
             plan_context,
             f"{FALLBACK_PREFIX} {reason}. The run goes on with Dagster's multiprocess executor "
             "and the same configuration (one new process per step: slower on short steps).",
-            {"reason": dg.MetadataValue.text(reason), "max_concurrent": dg.MetadataValue.int(sizing.workers)},
+            {
+                "reason": dg.MetadataValue.text(reason),
+                "max_concurrent": dg.MetadataValue.int(sizing.workers),
+            },
         )
         yield from self.stock_executor(sizing.workers).execute(plan_context, execution_plan)
 

@@ -9,21 +9,19 @@ process ... unexpectedly exited" event, an ERROR event that names the container'
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dagster_warm_pool._dagster import (
     DagsterEvent,
+    ExecutionPlan,
     MultiprocessExecutor,
+    PlanOrchestrationContext,
     is_child_process_crash,
     step_error_event,
 )
 from dagster_warm_pool.cgroup_memory import read_memory
 from dagster_warm_pool.run_events import run_usage_event
 from dagster_warm_pool.step_death import describe_oom
-
-if TYPE_CHECKING:
-    from dagster._core.execution.context.system import PlanOrchestrationContext
-    from dagster._core.execution.plan.plan import ExecutionPlan
 
 
 class OomExplainingMultiprocessExecutor(MultiprocessExecutor):

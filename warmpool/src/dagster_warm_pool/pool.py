@@ -10,7 +10,6 @@ import contextlib
 import itertools
 import multiprocessing
 import multiprocessing.connection
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -122,7 +121,12 @@ class TemplateClient:
         context = multiprocessing.get_context("fork" if use_fork else "spawn")
         parent_conn, child_conn = context.Pipe(duplex=True)
         if use_fork:
-            args: tuple[Any, ...] = (child_conn, self._spec, self._inherited, (parent_conn.fileno(),))
+            args: tuple[Any, ...] = (
+                child_conn,
+                self._spec,
+                self._inherited,
+                (parent_conn.fileno(),),
+            )
         else:
             args = (child_conn, self._spec)
         process = context.Process(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import dagster as dg
 
-from dagster_warm_pool._dagster import DagsterEvent, EngineEventData
+from dagster_warm_pool._dagster import (
+    DagsterEvent,
+    EngineEventData,
+    PlanOrchestrationContext,
+)
 from dagster_warm_pool.run_usage import read_run_usage
-
-if TYPE_CHECKING:
-    from dagster._core.execution.context.system import PlanOrchestrationContext
 
 
 def run_usage_event(plan_context: PlanOrchestrationContext) -> DagsterEvent:
@@ -25,5 +24,7 @@ def run_usage_event(plan_context: PlanOrchestrationContext) -> DagsterEvent:
     )
 
 
-def info_event(plan_context: PlanOrchestrationContext, message: str, metadata: dict) -> DagsterEvent:
+def info_event(
+    plan_context: PlanOrchestrationContext, message: str, metadata: dict
+) -> DagsterEvent:
     return DagsterEvent.engine_event(plan_context, message, EngineEventData(metadata=metadata))

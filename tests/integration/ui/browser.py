@@ -1,0 +1,67 @@
+"""Debian's Chromium driven by Playwright, and a screenshot per test step.
+
+No browser is ever downloaded: Playwright launches the `chromium` binary of Debian's package
+(`apt-get install chromium`), headless, with the flags that keep it off the network except for
+the page under test.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+# Debian's /usr/bin/chromium is a shell wrapper; Playwright needs the browser binary itself.
+DEBIAN_CHROMIUM = "/usr/lib/chromium/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root in CI; the page is our own UI
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1440, "height": 1000}
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "ui"
+# Set by scripts/screenshots.sh: where the README's screenshots are written.
+DOCS_DIR_ENV = "FANOUT_UI_DOCS_DIR"
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH", DEBIAN_CHROMIUM)
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(
+            f"no Chromium at {path}: the browser tests drive Debian's package "
+            "(apt-get install chromium fonts-liberation; .ci/run does), or set CHROMIUM_PATH"
+        )
+    return path
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+class Screenshots:
+    """Numbered full-page screenshots of one test in test-artifacts/ui/<test>/; a step given a
+    `doc` name is also written to $FANOUT_UI_DOCS_DIR/<doc>.png when that is set."""
+
+    def __init__(self, test_name: str) -> None:
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test_name)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.count = 0
+
+    def __call__(self, page: Page, step: str, doc: str | None = None) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{step}.png"
+        page.screenshot(path=path)
+        docs_dir = os.environ.get(DOCS_DIR_ENV)
+        if doc and docs_dir:
+            target = REPO_ROOT / docs_dir  # an absolute docs_dir stays as it is
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / f"{doc}.png")
+        return path

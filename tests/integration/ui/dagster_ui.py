@@ -1,0 +1,90 @@
+"""What the tests do in Dagster's UI, in one place: the launchpad, the run page, asset pages.
+
+Selectors are roles and visible text (Dagster's UI has few data-testids); every wait is on page
+state, with timeouts sized for a busy 2-core host where a page can take 15 s to load and a run
+can queue behind the schedule's heavy fan-out runs.
+"""
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+PAGE_TIMEOUT_MS = 90_000
+RUN_TIMEOUT_MS = 600_000
+RUN_ID_URL = re.compile(r"/runs/([0-9a-f-]{36})")
+FINISHED = re.compile(r"^(Success|Failure|Canceled)$")
+
+
+# --- launchpad -----------------------------------------------------------------------------
+
+
+def open_launchpad(page: Page, job: str) -> None:
+    page.goto(f"/locations/fanout/jobs/{job}/playground")
+    expect(page.get_by_role("button", name="Launch Run")).to_be_visible()
+
+
+def type_config(page: Page, yaml_text: str) -> None:
+    """Replace the run config in the launchpad's editor (CodeMirror, which has no role) with
+    `yaml_text`, entered as text input, and wait for the editor to validate it."""
+    page.locator(".CodeMirror").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    # insert_text, not type(): typed newlines would be auto-indented by the editor.
+    page.keyboard.insert_text(yaml_text)
+    expect(page.get_by_text("No errors", exact=True)).to_be_visible()
+
+
+def add_tag(page: Page, key: str, value: str) -> None:
+    page.get_by_role("button", name="Edit tags").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Tag Key").last.fill(key)
+    dialog.get_by_role("textbox", name="Tag Value").last.fill(value)
+    dialog.get_by_role("button", name="Apply").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text(f"{key}: {value}", exact=True)).to_be_visible()
+
+
+def launch(page: Page) -> str:
+    """Launch from the launchpad; the UI moves to the new run's page. Returns its run id."""
+    page.get_by_role("button", name="Launch Run").click()
+    page.wait_for_url(RUN_ID_URL)
+    return run_id_from_url(page)
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def run_id_from_url(page: Page) -> str:
+    found = RUN_ID_URL.search(page.url)
+    assert found, f"not on a run page: {page.url}"
+    return found.group(1)
+
+
+def wait_for_run_end(page: Page) -> str:
+    """On a run page: wait until the status tag shows a finished run (the page updates live)
+    and return it: Success, Failure or Canceled."""
+    status = page.get_by_text(FINISHED).first
+    expect(status).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    return status.inner_text()
+
+
+def filter_run_log(page: Page, query: str) -> None:
+    """On a run page: filter the event log (free text, or tokens such as `type:ENGINE_EVENT`)."""
+    box = page.get_by_role("textbox", name="Filter…")
+    box.fill(query)
+    box.press("Enter")
+
+
+def show_step_log(page: Page, stream: str, step_key: str) -> None:
+    """On a run page: show the captured `stream` (stdout or stderr) of one step."""
+    page.get_by_role("button", name=stream).click()  # named "logs_stdout stdout" etc.
+    page.get_by_role("combobox", name="Select a step…").click()
+    page.get_by_role("menuitem", name=step_key, exact=True).click()
+
+
+# --- assets --------------------------------------------------------------------------------
+
+
+def asset_lineage_links(page: Page, direction: str) -> Locator:
+    """On an asset page: the links under "Upstream assets" or "Downstream assets"."""
+    return page.get_by_text(f"{direction} assets", exact=True).locator("..").get_by_role("link")

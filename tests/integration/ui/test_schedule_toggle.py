@@ -1,0 +1,52 @@
+"""Turning fanout_schedule off and on in the UI: each state is stored, so a reload shows it."""
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.integration.stack import Stack
+from tests.integration.ui.browser import Screenshots
+
+SCHEDULE = "fanout_schedule"
+
+
+@pytest.fixture
+def schedule_running(stack: Stack) -> Iterator[None]:
+    """The test starts from RUNNING; afterwards the schedule is put back as it was (the
+    automation test stops it, so that a heavy run a minute does not hold up other tests)."""
+    before = stack.schedule_status(SCHEDULE)
+    if before != "RUNNING":
+        stack.start_schedule(SCHEDULE)
+    yield
+    if before == "STOPPED" and stack.schedule_status(SCHEDULE) == "RUNNING":
+        stack.stop_schedule(SCHEDULE)
+    elif before == "RUNNING" and stack.schedule_status(SCHEDULE) != "RUNNING":
+        stack.start_schedule(SCHEDULE)
+
+
+def _running_switch(page: Page) -> Locator:
+    return page.get_by_role("row", name="Running").get_by_role("checkbox")
+
+
+def _flip(switch: Locator) -> None:
+    # The checkbox input is drawn as a switch: the visible, clickable part is its label.
+    switch.locator("xpath=ancestor::label[1]").click()
+
+
+def test_schedule_off_and_on_survives_a_reload(
+    page: Page, shots: Screenshots, stack: Stack, schedule_running: None
+) -> None:
+    page.goto("/automation")
+    page.get_by_role("link", name=SCHEDULE).first.click()
+    switch = _running_switch(page)
+    expect(switch).to_be_checked()
+    shots(page, "running")
+
+    for turn_on, stored in ((False, "STOPPED"), (True, "RUNNING")):
+        _flip(switch)
+        expect(switch).to_be_checked(checked=turn_on)
+        page.reload()
+        expect(_running_switch(page)).to_be_checked(checked=turn_on)
+        assert stack.schedule_status(SCHEDULE) == stored
+        shots(page, f"after-reload-{stored.lower()}")
