@@ -150,6 +150,22 @@ def test_child_process_crash_is_recognized_on_the_stock_executor(
     assert "exited with code 17" in (crashes[0].message or "")
 
 
+def test_stock_step_processes_are_the_first_out_of_memory_victims(pg_instance) -> None:
+    """STEP_WORKER_STARTED still carries the step process's pid, so the explaining variant of
+    Dagster's executor raises that process's oom_score_adj (the run worker keeps 0)."""
+    from dagster_warm_pool.process_control import STEP_OOM_SCORE_ADJ
+
+    with dg.execute_job(dg.reconstructable(J.stock_oom_score_job), instance=pg_instance) as result:
+        assert result.success
+        assert result.output_for_node("reads_its_oom_score") == STEP_OOM_SCORE_ADJ
+        started = [
+            e.dagster_event
+            for e in events(pg_instance, result.run_id, "STEP_WORKER_STARTED")
+        ]
+    assert [adapter.step_worker_pid(e) for e in started] != [None]
+    assert Path("/proc/self/oom_score_adj").read_text().strip() == "0"
+
+
 def test_connection_holding_on_postgres(pg_instance) -> None:
     import sqlalchemy.pool
 

@@ -378,3 +378,22 @@ from dagster_warm_pool import multiprocess_executor  # noqa: E402
 def stock_worker_death_job():
     dies()
     survivor()
+
+
+@dg.op
+def reads_its_oom_score() -> int:
+    """This step process's oom_score_adj once the parent has raised it (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    adj = 0
+    while time.monotonic() < deadline:
+        with open("/proc/self/oom_score_adj", encoding="utf8") as f:
+            adj = int(f.read())
+        if adj:
+            break
+        time.sleep(0.05)
+    return adj
+
+
+@dg.job(executor_def=multiprocess_executor)
+def stock_oom_score_job():
+    reads_its_oom_score()

@@ -66,6 +66,7 @@ __all__ = [
     "LocalComputeLogManager",
     "multiple_process_executor_requirements",
     "MultiprocessExecutor",
+    "step_worker_pid",
     "open_connection",
     "OrderSafeStepDelegatingExecutor",
     "release_connections",
@@ -256,6 +257,20 @@ def step_error_event(
     )
     plan_context.log.log_dagster_event(level=logging.ERROR, msg=message, dagster_event=event)
     return event
+
+
+def step_worker_pid(event: DagsterEvent) -> int | None:
+    """The pid in the multiprocess executor's STEP_WORKER_STARTED event ('Executing step "X" in
+    subprocess.', metadata `pid`; dagster._core.executor.multiprocess), else None."""
+    if event.event_type_value != "STEP_WORKER_STARTED":
+        return None
+    data = event.event_specific_data
+    value = getattr(data, "metadata", {}).get("pid") if data is not None else None
+    text = getattr(value, "value", value)
+    try:
+        return int(text) if text is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def is_child_process_crash(event: DagsterEvent) -> bool:

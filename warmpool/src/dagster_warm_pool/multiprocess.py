@@ -3,7 +3,9 @@ kernel killed it for memory, and what the run used of its container.
 
 It is the warm pool's fallback and the stack's `multiprocess` choice. Orchestration, retries
 and messages are Dagster's own; a step killed for memory gets, right after Dagster's "child
-process ... unexpectedly exited" event, an ERROR event that names the container's limit.
+process ... unexpectedly exited" event, an ERROR event that names the container's limit. Each
+step process gets a raised oom_score_adj as soon as it reports in, so the kernel kills it
+rather than the run worker when the container runs out of memory.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from dagster_warm_pool._dagster import (
     PlanOrchestrationContext,
     is_child_process_crash,
     step_error_event,
+    step_worker_pid,
 )
 from dagster_warm_pool.cgroup_memory import read_memory
+from dagster_warm_pool.process_control import raise_oom_score
 from dagster_warm_pool.run_events import run_usage_event
 from dagster_warm_pool.step_death import describe_oom
 
@@ -35,6 +39,11 @@ class OomExplainingMultiprocessExecutor(MultiprocessExecutor):
         memory = read_memory()
         oom_seen = memory.oom_kills or 0
         for event in super().execute(plan_context, execution_plan):
+            # As on the warm pool: a step process is the kernel's first choice in an
+            # out-of-memory kill, not the run worker, which must live to retry the step.
+            pid = step_worker_pid(event)
+            if pid is not None:
+                raise_oom_score(pid=pid)
             yield event
             if is_child_process_crash(event):
                 kills = read_memory().oom_kills

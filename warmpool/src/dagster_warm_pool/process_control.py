@@ -46,9 +46,13 @@ def set_process_name(name: str) -> None:
             libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
-def raise_oom_score(adj: int = STEP_OOM_SCORE_ADJ) -> None:
+def raise_oom_score(adj: int = STEP_OOM_SCORE_ADJ, pid: int | None = None) -> None:
+    """Makes a step process the kernel's first choice when the container runs out of memory,
+    so the run worker survives to report the step's failure and retry it. Raising needs no
+    capability (lowering would), so this works in the stack's cap-dropped containers."""
+    target = "self" if pid is None else str(pid)
     with contextlib.suppress(OSError):
-        Path("/proc/self/oom_score_adj").write_text(str(adj))
+        Path(f"/proc/{target}/oom_score_adj").write_text(str(adj))
 
 
 def pidfd(pid: int) -> int | None:
