@@ -70,3 +70,17 @@ def test_a_thread_free_orchestrator_forks_the_template(pg_instance) -> None:
         m for m in engine_messages(pg_instance, run.run_id) if m.startswith("Warm pool: template")
     ]
     assert "forked from the run worker" in started
+
+
+def test_out_of_memory_kills_steps_first_then_the_template_never_the_orchestrator(
+    pg_instance,
+) -> None:
+    from dagster_warm_pool.process_control import STEP_OOM_SCORE_ADJ, TEMPLATE_OOM_SCORE_ADJ
+
+    with dg.execute_job(dg.reconstructable(J.warm_pool_oom_score_job), instance=pg_instance) as r:
+        assert r.success
+        scores = r.output_for_node("reads_oom_scores")
+    assert scores == {"step": STEP_OOM_SCORE_ADJ, "parent": TEMPLATE_OOM_SCORE_ADJ}
+    assert STEP_OOM_SCORE_ADJ > TEMPLATE_OOM_SCORE_ADJ > 0
+    with open("/proc/self/oom_score_adj", encoding="utf8") as f:
+        assert int(f.read()) == 0  # the orchestrator (here: the test process) is untouched

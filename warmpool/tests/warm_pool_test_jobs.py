@@ -397,3 +397,18 @@ def reads_its_oom_score() -> int:
 @dg.job(executor_def=multiprocess_executor)
 def stock_oom_score_job():
     reads_its_oom_score()
+
+
+@dg.op
+def reads_oom_scores() -> dict:
+    """This step process's oom_score_adj and its parent's (the template it was forked from)."""
+    def adj(pid: str) -> int:
+        with open(f"/proc/{pid}/oom_score_adj", encoding="utf8") as f:
+            return int(f.read())
+
+    return {"step": adj("self"), "parent": adj(str(os.getppid()))}
+
+
+@dg.job(executor_def=warm_pool_executor)
+def warm_pool_oom_score_job():
+    reads_oom_scores()

@@ -14,9 +14,11 @@ _PR_SET_NAME = 15
 # Process names (as `ps -o comm`, `top` and /proc/<pid>/comm show them).
 TEMPLATE_NAME = "wp-template"
 STEP_NAME = "wp-step"
-# Steps are what should die first when a container runs out of memory, never the
-# orchestrator or the template (raising one's own score needs no privilege).
+# Steps are what should die first when a container runs out of memory, then the template
+# (restartable: the pool starts a new one), never the orchestrator, which must live to report
+# and retry (raising one's own score needs no privilege; lowering it would).
 STEP_OOM_SCORE_ADJ = 500
+TEMPLATE_OOM_SCORE_ADJ = 250
 
 
 def os_thread_count(pid: int | str = "self") -> int:

@@ -30,10 +30,12 @@ from typing import Any
 from dagster_warm_pool.cgroup_memory import read_memory
 from dagster_warm_pool.process_control import (
     TEMPLATE_NAME,
+    TEMPLATE_OOM_SCORE_ADJ,
     close_quietly,
     die_with_parent,
     os_thread_count,
     pidfd,
+    raise_oom_score,
     set_process_name,
 )
 from dagster_warm_pool.protocol import (
@@ -113,6 +115,7 @@ def template_main(
         close_quietly(fd)
     die_with_parent(spec.orchestrator_pid)
     set_process_name(TEMPLATE_NAME)
+    raise_oom_score(TEMPLATE_OOM_SCORE_ADJ)
     # Ctrl-C reaches the whole process group: the orchestrator decides what stops, and tells
     # the template. SIGTERM keeps its default (die), for `docker stop` of the container.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
