@@ -13,6 +13,8 @@ PAGE_TIMEOUT_MS = 90_000
 RUN_TIMEOUT_MS = 600_000
 RUN_ID_URL = re.compile(r"/runs/([0-9a-f-]{36})")
 FINISHED = re.compile(r"^(Success|Failure|Canceled)$")
+# The run page's status tag, whatever the run's state.
+RUN_STATUS = re.compile(r"^(Queued|Not started|Starting|Started|Success|Failure|Canceling|Canceled)$")
 
 
 # --- launchpad -----------------------------------------------------------------------------
@@ -52,6 +54,21 @@ def launch(page: Page) -> str:
 
 
 # --- runs ----------------------------------------------------------------------------------
+
+
+def open_run(page: Page, run_id: str) -> None:
+    """Open a run's page and wait until it shows the run's status. Reloads once if it does not:
+    Dagster's UI does not retry a GraphQL request that failed at the network level
+    ("ApolloError: Failed to fetch", seen when a keep-alive connection closes under load) and
+    stays blank, where a user would reload."""
+    for attempt in (1, 2):
+        page.goto(f"/runs/{run_id}")
+        try:
+            expect(page.get_by_text(RUN_STATUS).first).to_be_visible()
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def run_id_from_url(page: Page) -> str:

@@ -15,6 +15,7 @@ from tests.integration.ui.dagster_ui import (
     filter_run_log,
     launch,
     open_launchpad,
+    open_run,
     show_step_log,
     type_config,
     wait_for_run_end,
@@ -59,7 +60,7 @@ def launched_run(browser: Browser, stack: Stack) -> Iterator[str]:
 
 
 def _open_finished_run(page: Page, stack: Stack, run_id: str) -> None:
-    page.goto(f"/runs/{run_id}")
+    open_run(page, run_id)
     status = wait_for_run_end(page)
     assert status == "Success", f"run {run_id} ended {status}:\n{stack.failure_messages(run_id)}"
 
@@ -67,7 +68,7 @@ def _open_finished_run(page: Page, stack: Stack, run_id: str) -> None:
 def test_launched_run_is_followed_to_success_with_its_gantt_chart(
     page: Page, shots: Screenshots, stack: Stack, launched_run: str
 ) -> None:
-    page.goto(f"/runs/{launched_run}")
+    open_run(page, launched_run)
     shots(page, "run-page")
     # The page follows the run live, from queued to its end, without a reload.
     status = wait_for_run_end(page)
