@@ -59,6 +59,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bench import baseline as baseline_tree
 from bench.postgres import throwaway_postgres
 from bench.run_usage import RUN_USAGE_PREFIX, fetch_run_usage, median_usage
 
@@ -71,10 +72,12 @@ ALL_METHODS = [
     "warm_pool:reuse",
     "cli",
     "stack",
+    baseline_tree.METHOD,
 ]
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
 FANOUT_METHODS = {
     "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:reuse",
+    baseline_tree.METHOD,
 }  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
 # fanout through the stack: fanout_job with the in-process fanout workload's run config.
@@ -119,10 +122,10 @@ def _make_home(postgres_url: str | None, instance: str = "stack") -> str:
     return home
 
 
-def _env(home: str) -> dict[str, str]:
+def _env(home: str, tree: Path = REPO_ROOT) -> dict[str, str]:
     env = dict(os.environ)
     env["DAGSTER_HOME"] = home
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -134,7 +137,7 @@ WARM_POOL_VARIANTS: dict[str, dict] = {
 
 
 def _execution_for(method: str, cores: int) -> dict | None:
-    if method == "cli":
+    if method in ("cli", baseline_tree.METHOD):
         return {"max_concurrent": cores}
     if method.startswith("warm_pool"):
         _, _, variant = method.partition(":")
@@ -158,16 +161,16 @@ def _workload_fields(args) -> dict:
     }
 
 
-def _run_python(method: str, args, home: str, cores: int) -> Outcome:
+def _run_python(method: str, args, home: str, cores: int, tree: Path = REPO_ROOT) -> Outcome:
     spec = {
-        "method": method,
+        "method": baseline_tree.MEASURED_METHOD if method == baseline_tree.METHOD else method,
         **_workload_fields(args),
         "execution": _execution_for(method, cores),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run_one", json.dumps(spec)],
-        env=_env(home),
-        cwd=REPO_ROOT,
+        env=_env(home, tree),
+        cwd=tree,
         capture_output=True,
         text=True,
         timeout=args.timeout,
@@ -421,7 +424,14 @@ def _scaling_report(scaling: dict, rows: list[dict], cores: int) -> str:
     return "\n".join(lines)
 
 
-def _measure(results: dict[str, MethodResult], args, home: str, cores: int) -> None:
+def _measure(
+    results: dict[str, MethodResult],
+    args,
+    home: str,
+    cores: int,
+    baseline: tuple[Path, str] | None = None,
+) -> None:
+    """`baseline`: (tree, DAGSTER_HOME) of the --baseline commit's method."""
     todo = [(m, i) for i in range(args.repeat) for m in results if not results[m].skipped]
     label = (
         f"fanout {args.records} rec x {args.unit_work_ms}ms units"
@@ -435,6 +445,9 @@ def _measure(results: dict[str, MethodResult], args, home: str, cores: int) -> N
             (ok, wall, run_s, steps), usage = _run_stack(args)
             if ok and usage:
                 results[method].usage.append(usage)
+        elif method == baseline_tree.METHOD and baseline:
+            tree, baseline_home = baseline
+            ok, wall, run_s, steps = _run_python(method, args, baseline_home, cores, tree)
         else:
             ok, wall, run_s, steps = _run_python(method, args, home, cores)
         r = results[method]
@@ -477,6 +490,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--out-dir", default=str(REPO_ROOT / "bench-results"))
     p.add_argument("--keep-home", action="store_true")
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="GIT_REF",
+        help="also measure that commit's warm_pool (method `baseline`), side by side",
+    )
     p.add_argument("--no-cpu-scaling", action="store_true", help="cpu workloads: skip the bare-Python scaling probe")
     args = p.parse_args(argv)
 
@@ -484,6 +503,10 @@ def main(argv: list[str] | None = None) -> int:
         methods = DEFAULT_METHODS if args.workload == "chunked" else ["in_process", "multiprocess_tuned", "warm_pool"]
     else:
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.baseline and baseline_tree.METHOD not in methods:
+        methods.append(baseline_tree.METHOD)
+    if baseline_tree.METHOD in methods and not args.baseline:
+        p.error(f"method {baseline_tree.METHOD} needs --baseline GIT_REF")
     unknown = set(methods) - set(ALL_METHODS)
     if unknown:
         p.error(f"unknown methods {sorted(unknown)}")
@@ -506,11 +529,17 @@ def main(argv: list[str] | None = None) -> int:
                 throwaway_postgres(args.postgres_image)
             )
         home = _make_home(postgres_url, args.instance)  # sqlite unless postgres_url
+        baseline = None
+        if args.baseline:
+            tree = stack.enter_context(baseline_tree.extracted_tree(REPO_ROOT, args.baseline))
+            baseline_home = _make_home(postgres_url, "stock")
+            stack.callback(shutil.rmtree, baseline_home, ignore_errors=True)
+            baseline = (tree, baseline_home)
         scaling_samples = []
         try:
             if _is_cpu(args) and not args.no_cpu_scaling:
                 scaling_samples += filter(None, [_cpu_scaling(args)])
-            _measure(results, args, home, cores)
+            _measure(results, args, home, cores, baseline)
             if _is_cpu(args) and not args.no_cpu_scaling:
                 scaling_samples += filter(None, [_cpu_scaling(args)])
         finally:
@@ -525,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     # The stack method always runs on the stack's own Postgres, whatever --storage says.
     storage = "stack" if methods == ["stack"] else args.storage
     title = f"{workload}, {cores} cores, {storage}"
+    if args.baseline:
+        title += f"; baseline = {baseline_tree.describe(REPO_ROOT, args.baseline)}"
     table, rows = _table(list(results.values()), args, cores)
     print(f"\n{title}, repeat={args.repeat}\n{table}")
     scaling = _merge_scaling(scaling_samples)
@@ -542,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         "cores": cores,
         "storage": storage,
         "instance": args.instance,
+        "baseline": baseline_tree.describe(REPO_ROOT, args.baseline) if args.baseline else None,
         "postgres_image": (args.postgres_image or os.environ.get("POSTGRES_IMAGE")) if args.storage == "postgres" else None,
         "python": sys.version.split()[0],
         "title": title,
