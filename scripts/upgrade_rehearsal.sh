@@ -61,7 +61,7 @@ grep -q 'No broken requirements' "$logs/pip-check.txt" && conflicts=0
 venv_seconds=$((SECONDS - start))
 "$work/venv/bin/pip" freeze --exclude-editable 2>/dev/null | grep -i '^dagster' >"$logs/dagster-packages.txt"
 
-tested=$("$py" -c 'import dagster; from dagster_warm_pool.guard import version_problem; print("no" if version_problem(dagster.__version__) else "yes")')
+tested=$("$py" -c 'import dagster; from dagster_warm_pool.guard import version_problem; print("no" if version_problem(dagster.__version__) else "yes")' 2>>"$logs/venv.log")
 
 # One pytest run of a pass; its summary line and status into pass_<name>_*.
 run_pass() {
@@ -94,10 +94,10 @@ result() { [ "$1" = 0 ] && echo PASS || echo FAIL; }
   echo
   echo "Upgrade rehearsal: dagster $DAGSTER_VERSION (libraries $LIBRARY_VERSION), tested by the guard: $tested"
   [ -n "$HELD_BACK" ] && echo "held back (not on PyPI in this release): $HELD_BACK"
-  printf '%-44s %-6s %6s  %s\n' step result time detail
-  printf '%-44s %-6s %5ss  %s\n' "venv (dev requirements)" ok "$venv_seconds" "pip check: $conflicts conflict(s)"
-  printf '%-44s %-6s %5ss  %s\n' "(a) as shipped: guard, fallback, parity" "$(result "$pass_a_rc")" "$pass_a_seconds" "$pass_a_summary"
-  printf '%-44s %-6s %5ss  %s\n' "(b) guard ==$DAGSTER_VERSION: adapter, isolation, parity" "$(result "$pass_b_rc")" "$pass_b_seconds" "$pass_b_summary"
+  printf '%-52s %-6s %6s  %s\n' step result time detail
+  printf '%-52s %-6s %5ss  %s\n' "venv (dev requirements)" ok "$venv_seconds" "pip check: $conflicts conflict(s)"
+  printf '%-52s %-6s %5ss  %s\n' "(a) as shipped: guard, fallback, parity" "$(result "$pass_a_rc")" "$pass_a_seconds" "$pass_a_summary"
+  printf '%-52s %-6s %5ss  %s\n' "(b) guard ==$DAGSTER_VERSION: adapter, isolation, parity" "$(result "$pass_b_rc")" "$pass_b_seconds" "$pass_b_summary"
   if [ "$tested" = no ]; then
     echo "guard as shipped printed: ${shipped_warning:-(no fallback warning seen!)}"
   fi

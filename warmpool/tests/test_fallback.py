@@ -48,9 +48,16 @@ def test_an_untested_dagster_version_falls_back_with_a_warning(pg_instance) -> N
 
 def test_a_failed_probe_falls_back_with_a_warning(pg_instance) -> None:
     # A template that cannot start (a module it must preload does not exist) fails the probe.
+    # The installed release is declared supported, so the probe is what fails on any release
+    # (the upgrade rehearsal runs this on untested ones).
     cfg = {
         **FAN_OUT,
-        "execution": {"config": {"preload_modules": ["no_such_module_for_warm_pool"]}},
+        "execution": {
+            "config": {
+                "preload_modules": ["no_such_module_for_warm_pool"],
+                "supported_dagster_versions": f"=={dg.__version__}",
+            }
+        },
     }
     run, outputs = execute(pg_instance, J.fan_out_job, cfg)
     assert run.status == dg.DagsterRunStatus.SUCCESS
