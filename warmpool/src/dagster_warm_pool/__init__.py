@@ -12,9 +12,11 @@ from dagster_warm_pool.container_sizing import container_sizing, default_max_con
 from dagster_warm_pool.definition import multiprocess_executor, warm_pool_executor
 from dagster_warm_pool.executor import FALLBACK_PREFIX, WarmPoolExecutor
 from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS
+from dagster_warm_pool.supported_versions import SUPPORTED_VERSIONS_ENV
 
 __all__ = [
     "FALLBACK_PREFIX",
+    "SUPPORTED_VERSIONS_ENV",
     "TESTED_DAGSTER_VERSIONS",
     "WarmPoolExecutor",
     "container_cpu_count",

@@ -27,6 +27,7 @@ from dagster_warm_pool._dagster import (
     compute_log_extensions,
 )
 from dagster_warm_pool.guard import version_problem
+from dagster_warm_pool.supported_versions import default_supported_versions
 
 
 def _fileno(stream: IO[Any]) -> int | None:
@@ -74,7 +75,7 @@ class FileComputeLogManager(LocalComputeLogManager):
 
     @contextlib.contextmanager
     def capture_logs(self, log_key: Sequence[str]) -> Iterator[Any]:
-        problem = version_problem(dg.__version__)
+        problem = version_problem(dg.__version__, default_supported_versions())
         if problem is not None:
             warnings.warn(
                 f"FileComputeLogManager: {problem}; using LocalComputeLogManager's capture"

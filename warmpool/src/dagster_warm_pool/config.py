@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -14,6 +14,10 @@ from dagster_warm_pool._dagster import (
     get_tag_concurrency_limits_config,
 )
 from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS
+from dagster_warm_pool.supported_versions import (
+    SUPPORTED_VERSIONS_ENV,
+    default_supported_versions,
+)
 
 # Private memory a forked step process adds on top of the template it shares pages with.
 # Measured for the stack's fan-out steps (Dagster 1.13.27, Python 3.11; smaps_rollup sampled
@@ -35,7 +39,7 @@ class WarmPoolOptions:
     termination_grace_seconds: float = 30.0
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_S
     event_tailer_offset: int = DEFAULT_TAILER_OFFSET
-    supported_dagster_versions: str = TESTED_DAGSTER_VERSIONS
+    supported_dagster_versions: str = field(default_factory=default_supported_versions)
     preload_modules: tuple[str, ...] = ()
     max_template_restarts: int = DEFAULT_MAX_TEMPLATE_RESTARTS
     template_start_timeout_seconds: float = 60.0
@@ -47,6 +51,9 @@ class WarmPoolOptions:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
         defaults = cls()
+        # No schema default on purpose: the operator's environment variable applies only where
+        # run config does not name the versions itself.
+        versions = config.get("supported_dagster_versions")
         return cls(
             worker_memory_mib=int(config.get("worker_memory_mib", defaults.worker_memory_mib)),
             termination_grace_seconds=float(
@@ -58,8 +65,8 @@ class WarmPoolOptions:
             event_tailer_offset=int(
                 config.get("event_tailer_offset", defaults.event_tailer_offset)
             ),
-            supported_dagster_versions=str(
-                config.get("supported_dagster_versions", defaults.supported_dagster_versions)
+            supported_dagster_versions=(
+                defaults.supported_dagster_versions if versions is None else str(versions)
             ),
             preload_modules=tuple(config.get("preload_modules") or ()),
             max_template_restarts=int(
@@ -116,10 +123,12 @@ WARM_POOL_CONFIG: dict[str, Any] = {
     ),
     "supported_dagster_versions": dg.Field(
         str,
-        default_value=TESTED_DAGSTER_VERSIONS,
+        is_required=False,
         description=(
             "PEP 440 specifier of the Dagster versions to use the warm pool with; outside it the "
-            "run uses Dagster's multiprocess executor and says so in its log."
+            "run uses Dagster's multiprocess executor and says so in its log. Default: "
+            f"${SUPPORTED_VERSIONS_ENV} if set, else {TESTED_DAGSTER_VERSIONS!r} (the tested "
+            "release)."
         ),
     ),
     "preload_modules": dg.Field(
