@@ -15,8 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_warm_pool.instance_config import postgres_instance_config
 
-from conftest import stack_instance_overrides
 from tests.parity.parity_jobs import JOBS
 from tests.parity.run_summary import RunSummary, summarize_run
 from user_code.lib.mapping_keys import mapping_keys_for
@@ -158,7 +158,8 @@ def test_termination_mid_run(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "home"
     home.mkdir()
     config = {
-        **stack_instance_overrides(postgres_url, str(tmp_path / "logs")),
+        # The stack's instance configuration (as the pg_instance fixture), in a dagster.yaml.
+        **postgres_instance_config({"postgres_url": postgres_url}, str(tmp_path / "logs")),
         "telemetry": {"enabled": False},
     }
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
