@@ -1,5 +1,6 @@
 """Turning fanout_schedule off and on in the UI: each state is stored, so a reload shows it."""
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -46,7 +47,19 @@ def test_schedule_off_and_on_survives_a_reload(
     for turn_on, stored in ((False, "STOPPED"), (True, "RUNNING")):
         _flip(switch)
         expect(switch).to_be_checked(checked=turn_on)
+        # The switch flips at once; the mutation behind it may still be in flight on a busy
+        # host, and a reload would race it. Reload once the instance has stored the change.
+        _wait_for_stored(stack, stored)
         page.reload()
         expect(_running_switch(page)).to_be_checked(checked=turn_on)
         assert stack.schedule_status(SCHEDULE) == stored
         shots(page, f"after-reload-{stored.lower()}")
+
+
+def _wait_for_stored(stack: Stack, status: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (current := stack.schedule_status(SCHEDULE)) != status:
+        assert (
+            time.monotonic() < deadline
+        ), f"{SCHEDULE} still {current} {timeout_s:.0f} s after the toggle"
+        time.sleep(0.25)
