@@ -25,10 +25,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _schedule_selector(name: str, location: str) -> dict[str, str]:
-    return {"repositoryLocationName": location, "repositoryName": "__repository__", "scheduleName": name}
-
-
 @dataclass
 class Stack:
     name: str
@@ -194,66 +190,6 @@ class Stack:
                 return found[0]["runId"]
             time.sleep(1)
         raise AssertionError(f"no run tagged {key}={value} within {timeout:.0f} s")
-
-    def schedule_status(self, name: str, location: str = "fanout") -> str:
-        """RUNNING or STOPPED, as stored in the instance's schedule storage."""
-        found = self.graphql(
-            """
-            query ($selector: ScheduleSelector!) {
-              scheduleOrError(scheduleSelector: $selector) {
-                ... on Schedule { scheduleState { status } }
-              }
-            }
-            """,
-            {"selector": _schedule_selector(name, location)},
-        )
-        return found["scheduleOrError"]["scheduleState"]["status"]
-
-    def start_schedule(self, name: str, location: str = "fanout") -> str:
-        """Start a stopped schedule, as the UI's toggle does; returns its new status."""
-        started = self.graphql(
-            """
-            mutation ($selector: ScheduleSelector!) {
-              startSchedule(scheduleSelector: $selector) {
-                __typename
-                ... on ScheduleStateResult { scheduleState { status } }
-                ... on PythonError { message }
-              }
-            }
-            """,
-            {"selector": _schedule_selector(name, location)},
-        )["startSchedule"]
-        assert started["__typename"] == "ScheduleStateResult", started
-        return started["scheduleState"]["status"]
-
-    def stop_schedule(self, name: str, location: str = "fanout") -> str:
-        """Stop a running schedule, as the UI's toggle does; returns its new status."""
-        selector = _schedule_selector(name, location)
-        found = self.graphql(
-            """
-            query ($selector: ScheduleSelector!) {
-              scheduleOrError(scheduleSelector: $selector) {
-                ... on Schedule { scheduleState { id status } }
-              }
-            }
-            """,
-            {"selector": selector},
-        )
-        state_id = found["scheduleOrError"]["scheduleState"]["id"]
-        stopped = self.graphql(
-            """
-            mutation ($id: String!) {
-              stopRunningSchedule(id: $id) {
-                __typename
-                ... on ScheduleStateResult { scheduleState { status } }
-                ... on PythonError { message }
-              }
-            }
-            """,
-            {"id": state_id},
-        )["stopRunningSchedule"]
-        assert stopped["__typename"] == "ScheduleStateResult", stopped
-        return stopped["scheduleState"]["status"]
 
     def runs(self, filter_: dict[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         data = self.graphql(

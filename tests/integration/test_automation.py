@@ -4,6 +4,7 @@ environment gives it, and the sensor starts a run when a records file lands."""
 import json
 import uuid
 
+from tests.integration.automation_state import set_instigator
 from tests.integration.stack import Stack
 
 
@@ -12,7 +13,7 @@ def test_schedule_tick_produces_a_successful_run(stack: Stack) -> None:
     run_id = stack.wait_for_tagged_run("dagster/schedule_name", "fanout_schedule", timeout=150)
     # One tick is what this test needs; left running, a heavy fan-out run a minute would keep
     # the queue's single heavy slot busy and other tests' fanout_job runs waiting.
-    assert stack.stop_schedule("fanout_schedule") == "STOPPED"
+    set_instigator(stack, "fanout_schedule", running=False)  # asserts it is STOPPED
     status = stack.wait_for_run(run_id, timeout=300)
     assert status == "SUCCESS", stack.failure_messages(run_id)
 

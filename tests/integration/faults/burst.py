@@ -3,7 +3,6 @@ run's time went (from the run's own event timestamps)."""
 
 import statistics
 import threading
-import time
 from dataclasses import dataclass, field
 
 from tests.integration.stack import Stack

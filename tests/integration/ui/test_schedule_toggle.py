@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.integration.automation_state import set_instigator, stack_instigators
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
 
@@ -16,14 +17,18 @@ SCHEDULE = "fanout_schedule"
 def schedule_running(stack: Stack) -> Iterator[None]:
     """The test starts from RUNNING; afterwards the schedule is put back as it was (the
     automation test stops it, so that a heavy run a minute does not hold up other tests)."""
-    before = stack.schedule_status(SCHEDULE)
+    before = _status(stack)
     if before != "RUNNING":
-        stack.start_schedule(SCHEDULE)
+        set_instigator(stack, SCHEDULE, running=True)
     yield
-    if before == "STOPPED" and stack.schedule_status(SCHEDULE) == "RUNNING":
-        stack.stop_schedule(SCHEDULE)
-    elif before == "RUNNING" and stack.schedule_status(SCHEDULE) != "RUNNING":
-        stack.start_schedule(SCHEDULE)
+    if before == "STOPPED" and _status(stack) == "RUNNING":
+        set_instigator(stack, SCHEDULE, running=False)
+    elif before == "RUNNING" and _status(stack) != "RUNNING":
+        set_instigator(stack, SCHEDULE, running=True)
+
+
+def _status(stack: Stack) -> str:
+    return stack_instigators(stack)[SCHEDULE]
 
 
 def _running_switch(page: Page) -> Locator:
@@ -52,13 +57,13 @@ def test_schedule_off_and_on_survives_a_reload(
         _wait_for_stored(stack, stored)
         page.reload()
         expect(_running_switch(page)).to_be_checked(checked=turn_on)
-        assert stack.schedule_status(SCHEDULE) == stored
+        assert _status(stack) == stored
         shots(page, f"after-reload-{stored.lower()}")
 
 
 def _wait_for_stored(stack: Stack, status: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while (current := stack.schedule_status(SCHEDULE)) != status:
+    while (current := _status(stack)) != status:
         assert (
             time.monotonic() < deadline
         ), f"{SCHEDULE} still {current} {timeout_s:.0f} s after the toggle"
