@@ -200,3 +200,38 @@ def test_warmed_definitions_are_what_a_step_process_gets(pg_instance) -> None:
     first = recon_job_from_origin(run.job_code_origin).get_definition()
     assert recon_job_from_origin(run.job_code_origin).get_definition() is first
     assert first.name == "simple_job"
+    # The template also built the run's config schema, which every step's plan needs.
+    assert first._run_config_schema is not None  # noqa: SLF001 - the cache being pinned
+
+
+def _delegating(pause) -> adapter.OrderSafeStepDelegatingExecutor:
+    return adapter.OrderSafeStepDelegatingExecutor(
+        None, tail_offset=0, retries=RetryMode.DISABLED, sleep_seconds=0.25, pause=pause
+    )
+
+
+def test_the_loops_sleep_becomes_the_pause() -> None:
+    """StepDelegatingExecutor sets `_sleep_seconds` in __init__ and sleeps that long once per
+    loop iteration; with a pause, reading it pauses and leaves nothing to sleep."""
+    calls: list[int] = []
+    executor = _delegating(lambda: calls.append(1))
+    assert executor._sleep_seconds == 0.0  # noqa: SLF001 - the hook being pinned
+    assert calls == [1]
+    assert _delegating(None)._sleep_seconds == 0.25  # noqa: SLF001
+
+
+def test_a_finished_step_wakes_the_orchestrator(pg_instance) -> None:
+    """With a 20 s poll interval, a run whose steps each waited out the pause would take over
+    a minute (fan_out, two squares, total: at least three waits); waking on the template's
+    report of each finished step, it ends well within one interval."""
+    run, outputs = execute(
+        pg_instance,
+        J.fan_out_job,
+        {
+            "ops": {"fan_out": {"config": {"chunks": 2}}},
+            "execution": {"config": {"poll_interval_seconds": 20.0}},
+        },
+    )
+    assert run.status == dg.DagsterRunStatus.SUCCESS and outputs["total"] == 1
+    record = pg_instance.get_run_record_by_id(run.run_id)
+    assert record.end_time - record.start_time < 20.0

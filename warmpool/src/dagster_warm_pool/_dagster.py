@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 # Executor plumbing: the same classes dagster-k8s and dagster-docker build their
@@ -97,12 +97,39 @@ class OrderSafeStepDelegatingExecutor(StepDelegatingExecutor):
     re-deserializes the last N rows on every poll, several milliseconds of CPU each time. This
     override re-reads only the last `tail_offset` ids, then fetches and deserializes just the
     rows not seen before. On other storages than Postgres (sqlite commits in id order) it is
-    the stock tailer."""
+    the stock tailer.
 
-    def __init__(self, *args: Any, tail_offset: int, **kwargs: Any) -> None:
+    `pause`: what the loop does between iterations instead of a fixed sleep. The stock loop
+    ends every iteration with `time.sleep(self._sleep_seconds)`, so a finished step waits up
+    to a whole sleep before the orchestrator reads its result and launches the next one. Here
+    `_sleep_seconds` is read through a property that first calls `pause` (the warm pool waits
+    on its template's pipe, which reports every step process that finishes, up to the poll
+    interval) and then tells the loop to sleep no more."""
+
+    def __init__(
+        self,
+        *args: Any,
+        tail_offset: int,
+        pause: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._pause = pause
         super().__init__(*args, **kwargs)
         self._tail_offset = tail_offset
         self._tail_low = 0
+
+    # Relies on StepDelegatingExecutor.__init__ assigning `self._sleep_seconds` and execute()
+    # reading it once per loop iteration, right before `time.sleep`.
+    @property
+    def _sleep_seconds(self) -> float:
+        if self._pause is None:
+            return self._fixed_sleep_seconds
+        self._pause()
+        return 0.0
+
+    @_sleep_seconds.setter
+    def _sleep_seconds(self, value: float) -> None:
+        self._fixed_sleep_seconds = value
 
     def _pop_events(self, instance: Any, run_id: str, seen_storage_ids: set[int]) -> list[Any]:
         import sqlalchemy as db
@@ -165,6 +192,15 @@ def warm_step_definitions(instance: DagsterInstance, run: DagsterRun) -> None:
         raise ValueError(f"run {run.run_id} has no job code origin")
     recon_job = recon_job_from_origin(origin)  # type: ignore[arg-type]
     recon_job.get_definition()
+    from dagster._core.execution.api import create_execution_plan
+
+    if not run.has_repository_load_data:
+        subset = recon_job.with_repository_load_data(None).get_subset(
+            op_selection=run.resolved_op_selection,
+            asset_selection=run.asset_selection,
+            asset_check_selection=run.asset_check_selection,
+        )
+        create_execution_plan(subset, run_config=run.run_config)
 
 
 def execute_step_in_this_process(

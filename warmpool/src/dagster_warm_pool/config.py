@@ -24,7 +24,7 @@ from dagster_warm_pool.supported_versions import (
 # every 10 ms): median 21 MiB, at most 28 MiB; 48 leaves room for heavier steps.
 DEFAULT_WORKER_MEMORY_MIB = 48
 # The orchestrator polls the event log this often for the steps' events (StepDelegatingExecutor).
-DEFAULT_POLL_INTERVAL_S = 0.02
+DEFAULT_POLL_INTERVAL_S = 0.1
 # Ids the event-log tailer re-checks per poll, so rows committed out of id order by concurrent
 # step processes are not missed (only their ids are re-read: cheap, so generous).
 DEFAULT_TAILER_OFFSET = 200
@@ -111,7 +111,11 @@ WARM_POOL_CONFIG: dict[str, Any] = {
     "poll_interval_seconds": dg.Field(
         float,
         default_value=DEFAULT_POLL_INTERVAL_S,
-        description="How often the orchestrator reads the steps' new events from the event log.",
+        description=(
+            "Longest pause between the orchestrator's reads of the event log. A step process "
+            "that ends wakes the orchestrator at once; this bounds how late anything else "
+            "(a termination request, a retry delay, an event written by another process) is seen."
+        ),
     ),
     "event_tailer_offset": dg.Field(
         int,

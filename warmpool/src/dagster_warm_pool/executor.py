@@ -129,6 +129,7 @@ class WarmPoolExecutor(dg.Executor):
             tail_offset=self._options.event_tailer_offset,
             retries=self._retries,
             sleep_seconds=self._options.poll_interval_seconds,
+            pause=lambda: client.wait_for_news(self._options.poll_interval_seconds),
             # Every poll: a step process that died is noticed within one poll interval.
             check_step_health_interval_seconds=0,
             max_concurrent=sizing.workers,

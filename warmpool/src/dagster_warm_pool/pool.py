@@ -36,6 +36,8 @@ MAX_START_FAILURES = 5
 # this long is reported as failed rather than waited on forever.
 LOST_RESULT_S = 30.0
 _PROBE_TASK_ID = 0
+# The orchestrator's pause while no step process runs (none can wake it).
+IDLE_PAUSE_S = 0.02
 
 
 class WarmPoolError(Exception):
@@ -91,6 +93,7 @@ class TemplateClient:
         self._template_deaths = 0
         self._start_failures = 0
         self._last_death = ""
+        self._news = False  # the template reported a step process's end since the last wait
         self.info: StartInfo | None = None
 
     # -- start and restart --------------------------------------------------------------------
@@ -292,7 +295,23 @@ class TemplateClient:
         if not self._process.is_alive():
             self._on_template_death()
 
+    def wait_for_news(self, timeout: float) -> None:
+        """Return once the template reports a step process's end (or fork failure, or its own
+        death), or after `timeout`. The orchestrator's loop pauses here between its reads of
+        the event log, so a step's result is read as soon as the step is done."""
+        self.poll()
+        if not self._news:
+            if self._by_id and self._conn is not None and self._process is not None:
+                multiprocessing.connection.wait([self._conn, self._process.sentinel], timeout)
+                self.poll()
+            else:
+                # No step process out there to report: the run just ended, or its next steps
+                # wait on something else (a retry delay, a concurrency slot); a short pause.
+                time.sleep(min(timeout, IDLE_PAUSE_S))
+        self._news = False
+
     def _on_message(self, message: Any) -> None:
+        self._news = True
         if isinstance(message, StepDone):
             message = StepExited(
                 task_id=message.task_id,
@@ -320,6 +339,7 @@ class TemplateClient:
                 self._last_death = message.error
 
     def _on_template_death(self) -> None:
+        self._news = True
         cause = self._template_death_cause()
         self._last_death = cause
         for task in self._by_id.values():
