@@ -159,8 +159,7 @@ def test_stock_step_processes_are_the_first_out_of_memory_victims(pg_instance) -
         assert result.success
         assert result.output_for_node("reads_its_oom_score") == STEP_OOM_SCORE_ADJ
         started = [
-            e.dagster_event
-            for e in events(pg_instance, result.run_id, "STEP_WORKER_STARTED")
+            e.dagster_event for e in events(pg_instance, result.run_id, "STEP_WORKER_STARTED")
         ]
     assert [adapter.step_worker_pid(e) for e in started] != [None]
     assert Path("/proc/self/oom_score_adj").read_text().strip() == "0"

@@ -103,7 +103,10 @@ def test_the_environment_variable_sets_the_default_range(pg_instance, monkeypatc
 
 def test_run_config_wins_over_the_environment_variable(pg_instance, monkeypatch) -> None:
     monkeypatch.setenv(SUPPORTED_VERSIONS_ENV, "==0.0.1")
-    cfg = {**FAN_OUT, "execution": {"config": {"supported_dagster_versions": f"=={dg.__version__}"}}}
+    cfg = {
+        **FAN_OUT,
+        "execution": {"config": {"supported_dagster_versions": f"=={dg.__version__}"}},
+    }
     run, _ = execute(pg_instance, J.fan_out_job, cfg)
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert _warnings(pg_instance, run.run_id) == []

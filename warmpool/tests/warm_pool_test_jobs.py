@@ -402,6 +402,7 @@ def stock_oom_score_job():
 @dg.op
 def reads_oom_scores() -> dict:
     """This step process's oom_score_adj and its parent's (the template it was forked from)."""
+
     def adj(pid: str) -> int:
         with open(f"/proc/{pid}/oom_score_adj", encoding="utf8") as f:
             return int(f.read())

@@ -20,6 +20,7 @@ from dagster_warm_pool.protocol import (
     InitFailed,
     Launch,
     Probe,
+    ProbePassed,
     Ready,
     Shutdown,
     StepDone,
@@ -159,6 +160,8 @@ class TemplateClient:
         deadline = time.monotonic() + self._options.template_start_timeout_seconds
         while time.monotonic() < deadline:
             message = self._receive(max(0.0, deadline - time.monotonic()))
+            if isinstance(message, ProbePassed) and message.task_id == _PROBE_TASK_ID:
+                return
             if isinstance(message, StepExited) and message.task_id == _PROBE_TASK_ID:
                 if message.exitcode == 0 and message.reached_step:
                     return

@@ -66,6 +66,13 @@ class ForkFailed(NamedTuple):
     error: str
 
 
+class ProbePassed(NamedTuple):
+    """A spare step process forked from the template reached the database: the pool works."""
+
+    task_id: int
+    pid: int
+
+
 class StepDone(NamedTuple):
     """A step process finished its step (code 0: normally; else a framework error)."""
 
@@ -79,6 +86,10 @@ class StepDone(NamedTuple):
 
 class WorkerRunning(NamedTuple):
     task_id: int
+
+
+class WorkerReady(NamedTuple):
+    """A spare is connected to the database and waits for a step."""
 
 
 class WorkerDone(NamedTuple):

@@ -18,7 +18,7 @@ from dagster_warm_pool.process_control import (
     set_process_name,
 )
 from dagster_warm_pool.process_memory import resident_bytes
-from dagster_warm_pool.protocol import WorkerDone, WorkerRunning
+from dagster_warm_pool.protocol import WorkerDone, WorkerReady, WorkerRunning
 from dagster_warm_pool.sizing import MIB
 
 if TYPE_CHECKING:
@@ -54,8 +54,11 @@ def worker_main(state: TemplateState, conn: Any, launch: Launch | None) -> int:
     try:
         hold_connections(state.instance)
         if launch is None:
-            # A spare: connect now, while nothing waits on it; then wait for a step.
+            # A spare: connect now, while nothing waits on it; then wait for a step. Being
+            # ready is also the start-up probe's proof that a forked process reaches the
+            # database.
             open_connection(state.instance)
+            conn.send(WorkerReady())
         current: Launch | None = launch if launch is not None else conn.recv()
         while current is not None:
             conn.send(WorkerRunning(current.task_id))

@@ -43,6 +43,7 @@ from dagster_warm_pool.protocol import (
     InitFailed,
     Launch,
     Probe,
+    ProbePassed,
     Ready,
     Shutdown,
     StepDone,
@@ -50,6 +51,7 @@ from dagster_warm_pool.protocol import (
     TemplateSpec,
     Terminate,
     WorkerDone,
+    WorkerReady,
     WorkerRunning,
 )
 from dagster_warm_pool.step_process import probe_main, worker_main
@@ -78,6 +80,7 @@ class Child:
     task_id: int | None  # the step it runs now; None while idle
     step_key: str
     reached_step: bool = False
+    ready: bool = False  # a spare that has connected to the database
     leaving: bool = False  # said it exits after its current step
     interrupt_at: float | None = None
     last_signal_at: float = 0.0
@@ -154,6 +157,8 @@ class Template:
         self._oom_seen = read_memory().oom_kills or 0
         self._shutdown_deadline: float | None = None
         self._spares = state.spec.spare_workers
+        # The start-up probe's task id while it waits for the first spare to be ready.
+        self._probe_task: int | None = None
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -196,7 +201,7 @@ class Template:
                 if isinstance(order, Launch):
                     self._launch(order)
                 elif isinstance(order, Probe):
-                    self._fork(order.task_id, _PROBE, None)
+                    self._probe(order.task_id)
                 elif isinstance(order, Terminate):
                     self._interrupt_task(order.task_id)
                 elif isinstance(order, Shutdown):
@@ -220,6 +225,9 @@ class Template:
                 message = child.conn.recv()
                 if isinstance(message, WorkerRunning) and message.task_id == child.task_id:
                     child.reached_step = True
+                elif isinstance(message, WorkerReady):
+                    child.ready = True
+                    self._answer_probe(child)
                 elif isinstance(message, WorkerDone) and message.task_id == child.task_id:
                     child.leaving = message.leaving
                     self._send(StepDone(message.task_id, child.pid, message.code))
@@ -228,6 +236,24 @@ class Template:
         except (EOFError, OSError):
             child.conn.close()
             child.conn = None
+
+    # -- the start-up probe -------------------------------------------------------------------
+
+    def _probe(self, task_id: int) -> None:
+        """With spares, the first spare to reach the database is the probe (and then runs the
+        run's first step); without, a process is forked for the probe alone."""
+        if self._spares <= 0:
+            self._fork(task_id, _PROBE, None)
+            return
+        self._probe_task = task_id
+        for child in self._children.values():
+            self._answer_probe(child)
+
+    def _answer_probe(self, child: Child) -> None:
+        if self._probe_task is None or not child.ready or child.task_id is not None:
+            return
+        self._send(ProbePassed(self._probe_task, child.pid))
+        self._probe_task = None
 
     # -- step processes ---------------------------------------------------------------------
 
@@ -342,6 +368,9 @@ class Template:
         exitcode = os.waitstatus_to_exitcode(status)
         self._read_child(child)  # a message sent just before exiting still counts
         self._forget(child)
+        if child.task_id is None and self._probe_task is not None and not child.ready:
+            # A spare died before reaching the database while the probe waited on it.
+            child.task_id, self._probe_task = self._probe_task, None
         if child.task_id is None:
             return  # an idle worker that left after its last step
         self._send(
