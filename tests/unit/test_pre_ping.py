@@ -5,11 +5,17 @@ dagster-postgres it fails. Pins the dagster-postgres internal that pre_ping reli
 import psycopg2
 import pytest
 import sqlalchemy.exc
+import sqlalchemy.pool
 from dagster._core.storage.dagster_run import RunsFilter
 from dagster_postgres import PostgresRunStorage
 
 from dagster_stack_storage.pre_ping import TESTED_DAGSTER_POSTGRES, add_pre_ping
-from dagster_stack_storage.storage import PrePingRunStorage
+from dagster_stack_storage.storage import (
+    POOLED_ENV,
+    PrePingBatchingEventLogStorage,
+    PrePingRunStorage,
+    PrePingScheduleStorage,
+)
 
 
 def _drop_other_connections(postgres_url: str) -> int:
@@ -49,3 +55,32 @@ def test_the_pinned_dagster_postgres_keeps_its_engine_where_pre_ping_looks() -> 
 
     assert version("dagster-postgres") == TESTED_DAGSTER_POSTGRES
     assert add_pre_ping(object()) is False  # falls back (and logs) instead of failing
+
+
+def _backend_pids(storage: PostgresRunStorage, queries: int) -> set[int]:
+    """The Postgres server processes that served `queries` queries through the storage."""
+    pids = set()
+    for _ in range(queries):
+        with storage.connect() as conn:
+            pids.add(conn.execute(sqlalchemy.text("select pg_backend_pid()")).scalar())
+    return pids
+
+
+def test_pooled_storages_reuse_one_connection(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the daemon's and run workers' switch set, the storages built from instance config
+    keep their connection (and ping it); without it, dagster-postgres's default: a new
+    connection, so a new server process, for every query."""
+    config = {"postgres_url": postgres_url}
+    monkeypatch.delenv(POOLED_ENV, raising=False)
+    assert len(_backend_pids(PrePingRunStorage.from_config_value(None, config), 3)) == 3
+    monkeypatch.setenv(POOLED_ENV, "1")
+    pooled = PrePingRunStorage.from_config_value(None, config)
+    assert len(_backend_pids(pooled, 3)) == 1
+    assert _drop_other_connections(postgres_url) >= 1  # a Postgres restart, as above
+    assert len(_backend_pids(pooled, 1)) == 1
+    events = PrePingBatchingEventLogStorage.from_config_value(None, config)
+    schedules = PrePingScheduleStorage.from_config_value(None, config)
+    for storage in (events, schedules):
+        assert isinstance(storage._engine.pool, sqlalchemy.pool.QueuePool)  # noqa: SLF001
