@@ -59,7 +59,10 @@ __all__ = [
     "get_step_dependency_config_field",
     "get_tag_concurrency_limits_config",
     "hold_connections",
+    "event_rows",
     "insert_event_rows",
+    "insert_rows",
+    "writer_dsn",
     "INTERRUPTS",
     "interrupts_captured",
     "is_child_process_crash",
@@ -365,31 +368,56 @@ def step_event_kinds() -> tuple[frozenset[Any], frozenset[Any]]:
     return terminal, plain | terminal
 
 
-def insert_event_rows(storage: Any, entries: list[Any]) -> None:
-    """Store plain event-log entries in one statement: exactly the rows `store_event` would
-    insert (built by the storage's own `_event_to_row`) and the same per-row NOTIFY payload
-    (`<run_id>_<id>` on channel run_events) that PostgresEventLogStorage.store_event sends.
+def event_rows(storage: Any, entries: list[Any]) -> list[dict[str, Any]]:
+    """The event_logs rows `store_event` would insert for plain entries, built by the storage's
+    own `_event_to_row` (column -> value; picklable, so a step process can hand them over)."""
+    return [storage._event_to_row(entry) for entry in entries]
+
+
+def insert_rows(cursor: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` in one statement, with the same per-row NOTIFY payload (`<run_id>_<id>` on
+    channel run_events) that PostgresEventLogStorage.store_event sends, on a psycopg2 cursor of
+    an autocommit connection.
 
     The statement goes to psycopg2 directly: SQLAlchemy compiles a multi-row INSERT anew for
     every row count, and a freshly forked step process never reuses its compile cache."""
     from dagster_postgres.event_log.event_log import CHANNEL_NAME
 
-    rows = [storage._event_to_row(entry) for entry in entries]
     columns = list(rows[0])
-    with storage._connect() as conn:  # the storage's own (pooled or not) autocommit connection
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    values = b", ".join(cursor.mogrify(row_sql, [row[c] for c in columns]) for row in rows)
+    cursor.execute(
+        b"WITH inserted AS (INSERT INTO event_logs ("
+        + ", ".join(columns).encode()
+        + b") VALUES "
+        + values
+        + b" RETURNING run_id, id) SELECT pg_notify("
+        + cursor.mogrify("%s", [CHANNEL_NAME])
+        + b", run_id || '_' || id) FROM inserted"
+    )
+    cursor.fetchall()
+
+
+def insert_event_rows(storage: Any, entries: list[Any]) -> None:
+    """Store plain event-log entries in one statement: exactly the rows `store_event` would
+    insert, on the storage's own (pooled or not) autocommit connection."""
+    rows = event_rows(storage, entries)
+    with storage._connect() as conn:
         cursor = conn.connection.cursor()
         try:
-            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            values = b", ".join(cursor.mogrify(row_sql, [row[c] for c in columns]) for row in rows)
-            cursor.execute(
-                b"WITH inserted AS (INSERT INTO event_logs ("
-                + ", ".join(columns).encode()
-                + b") VALUES "
-                + values
-                + b" RETURNING run_id, id) SELECT pg_notify("
-                + cursor.mogrify("%s", [CHANNEL_NAME])
-                + b", run_id || '_' || id) FROM inserted"
-            )
-            cursor.fetchall()
+            insert_rows(cursor, rows)
         finally:
             cursor.close()
+
+
+def writer_dsn(storage: Any) -> str | None:
+    """The libpq connection string of a Postgres event log for a plain psycopg2 connection, or
+    None where it needs more than libpq gives (a token provider for cloud IAM auth) or is not
+    dagster-postgres's."""
+    from dagster_postgres import PostgresEventLogStorage
+
+    if not isinstance(storage, PostgresEventLogStorage):
+        return None
+    if getattr(storage, "_token_provider", None) is not None:  # set by dagster-postgres's config
+        return None
+    return storage.postgres_url

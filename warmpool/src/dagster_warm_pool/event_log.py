@@ -14,6 +14,10 @@ are held and written together, in one statement, at the points where someone cou
   * when the step process leaves the block (also on errors).
 Everywhere else (webserver, daemon, other executors) the class behaves exactly as its parent.
 
+With `send_rows` (the warm pool's template writes them: dagster_warm_pool.row_writer) a flush
+hands the rows over instead of inserting them on the step's own connection; when that fails
+the step inserts them itself.
+
 What is given up: a step process killed hard (SIGKILL, out of memory) loses the bookkeeping
 events logged since its last flush point (inputs loaded, outputs yielded); the failure itself
 is recorded by the orchestrator.
@@ -23,16 +27,19 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage
 
-from dagster_warm_pool._dagster import insert_event_rows, step_event_kinds
+from dagster_warm_pool._dagster import event_rows, insert_event_rows, step_event_kinds
+
+SendRows = Callable[[list[dict[str, Any]]], None]
 
 
 class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     _buffer: list[Any] | None = None
+    _send_rows: SendRows | None = None
 
     @classmethod
     def from_config_value(
@@ -47,10 +54,11 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         )
 
     @contextlib.contextmanager
-    def batched_step_writes(self) -> Iterator[None]:
+    def batched_step_writes(self, send_rows: SendRows | None = None) -> Iterator[None]:
         terminal, plain = step_event_kinds()
         self._terminal, self._plain = terminal, plain
         self._buffer = []
+        self._send_rows = send_rows
         try:
             yield
         finally:
@@ -58,6 +66,7 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
                 self._flush()
             finally:
                 self._buffer = None
+                self._send_rows = None
 
     def store_event(self, event: Any) -> None:
         if self._buffer is None:
@@ -82,6 +91,14 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         if not held:
             return
         try:
+            if self._send_rows is not None:
+                try:
+                    self._send_rows(event_rows(self, held))
+                    return
+                except Exception as error:
+                    sys.stderr.write(
+                        f"events not written by the template ({error}); writing them\n"
+                    )
             insert_event_rows(self, held)
         except Exception as error:  # as Dagster's own batch path: fall back to one by one
             sys.stderr.write(f"batched event write failed ({error}); writing one by one\n")

@@ -20,6 +20,7 @@ from dagster_warm_pool.protocol import (
     InitFailed,
     Launch,
     Probe,
+    ProbeFailed,
     ProbePassed,
     Ready,
     Shutdown,
@@ -162,6 +163,11 @@ class TemplateClient:
             message = self._receive(max(0.0, deadline - time.monotonic()))
             if isinstance(message, ProbePassed) and message.task_id == _PROBE_TASK_ID:
                 return
+            if isinstance(message, ProbeFailed) and message.task_id == _PROBE_TASK_ID:
+                self._kill_template()
+                raise TemplateUnavailable(
+                    f"the template could not reach the database: {message.error}"
+                )
             if isinstance(message, StepExited) and message.task_id == _PROBE_TASK_ID:
                 if message.exitcode == 0 and message.reached_step:
                     return

@@ -73,6 +73,11 @@ class ProbePassed(NamedTuple):
     pid: int
 
 
+class ProbeFailed(NamedTuple):
+    task_id: int
+    error: str
+
+
 class StepDone(NamedTuple):
     """A step process finished its step (code 0: normally; else a framework error)."""
 
@@ -89,7 +94,21 @@ class WorkerRunning(NamedTuple):
 
 
 class WorkerReady(NamedTuple):
-    """A spare is connected to the database and waits for a step."""
+    """A spare is ready (connected to the database unless the template writes its rows) and
+    waits for a step."""
+
+
+class WriteRows(NamedTuple):
+    """Event-log rows for the template to insert; answered by RowsWritten."""
+
+    rows: list[dict[str, Any]]
+
+
+# template -> step process
+
+
+class RowsWritten(NamedTuple):
+    error: str | None  # None: committed
 
 
 class WorkerDone(NamedTuple):

@@ -10,7 +10,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
+from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage, SendRows
 from dagster_warm_pool.process_control import (
     STEP_NAME,
     die_with_parent,
@@ -18,7 +18,13 @@ from dagster_warm_pool.process_control import (
     set_process_name,
 )
 from dagster_warm_pool.process_memory import resident_bytes
-from dagster_warm_pool.protocol import WorkerDone, WorkerReady, WorkerRunning
+from dagster_warm_pool.protocol import (
+    RowsWritten,
+    WorkerDone,
+    WorkerReady,
+    WorkerRunning,
+    WriteRows,
+)
 from dagster_warm_pool.sizing import MIB
 
 if TYPE_CHECKING:
@@ -54,15 +60,15 @@ def worker_main(state: TemplateState, conn: Any, launch: Launch | None) -> int:
     try:
         hold_connections(state.instance)
         if launch is None:
-            # A spare: connect now, while nothing waits on it; then wait for a step. Being
-            # ready is also the start-up probe's proof that a forked process reaches the
-            # database.
-            open_connection(state.instance)
+            # A spare: when it writes its own rows, connect now, while nothing waits on it;
+            # then wait for a step.
+            if not state.writes_rows:
+                open_connection(state.instance)
             conn.send(WorkerReady())
         current: Launch | None = launch if launch is not None else conn.recv()
         while current is not None:
             conn.send(WorkerRunning(current.task_id))
-            code = _run_profiled(state, current)
+            code = _run_profiled(state, current, _rows_sender(conn) if state.writes_rows else None)
             served += 1
             rss = resident_bytes() or 0
             leaving = (
@@ -81,20 +87,34 @@ def worker_main(state: TemplateState, conn: Any, launch: Launch | None) -> int:
         release_connections(state.instance)
 
 
-def _run_profiled(state: TemplateState, launch: Launch) -> int:
+def _rows_sender(conn: Any) -> SendRows:
+    """Hands event-log rows to the template and waits until they are committed."""
+
+    def send(rows: list[dict[str, Any]]) -> None:
+        conn.send(WriteRows(rows))
+        answer = conn.recv()
+        if not isinstance(answer, RowsWritten):
+            raise RuntimeError(f"unexpected answer from the template: {answer!r}")
+        if answer.error is not None:
+            raise RuntimeError(answer.error)
+
+    return send
+
+
+def _run_profiled(state: TemplateState, launch: Launch, send_rows: SendRows | None) -> int:
     profile_dir = os.environ.get(PROFILE_DIR_ENV)
     if not profile_dir:
-        return _run_step(state, launch)
+        return _run_step(state, launch, send_rows)
     import cProfile
 
     profiler = cProfile.Profile(time.process_time)
     try:
-        return profiler.runcall(_run_step, state, launch)
+        return profiler.runcall(_run_step, state, launch, send_rows)
     finally:
         profiler.dump_stats(os.path.join(profile_dir, f"step-{launch.step_key}-{os.getpid()}.prof"))
 
 
-def _run_step(state: TemplateState, launch: Launch) -> int:
+def _run_step(state: TemplateState, launch: Launch, send_rows: SendRows | None) -> int:
     """One step, the way `dagster api execute_step` runs it; the result code."""
     from dagster_warm_pool._dagster import (
         INTERRUPTS,
@@ -105,7 +125,7 @@ def _run_step(state: TemplateState, launch: Launch) -> int:
     try:
         # The run as the template read it: its status is not re-read (one connection and one
         # query less per step); a terminated run's steps are stopped by the orchestrator.
-        with _batched_writes(state.instance), interrupts_captured():
+        with _batched_writes(state.instance, send_rows), interrupts_captured():
             execute_step_in_this_process(launch.args, state.instance, state.run)
         return 0
     except INTERRUPTS:
@@ -115,10 +135,10 @@ def _run_step(state: TemplateState, launch: Launch) -> int:
         return EXIT_FRAMEWORK_ERROR
 
 
-def _batched_writes(instance: Any) -> Any:
+def _batched_writes(instance: Any, send_rows: SendRows | None) -> Any:
     storage = instance.event_log_storage
     if isinstance(storage, BatchingPostgresEventLogStorage):
-        return storage.batched_step_writes()
+        return storage.batched_step_writes(send_rows)
     return contextlib.nullcontext()
 
 

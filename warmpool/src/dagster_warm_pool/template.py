@@ -43,8 +43,10 @@ from dagster_warm_pool.protocol import (
     InitFailed,
     Launch,
     Probe,
+    ProbeFailed,
     ProbePassed,
     Ready,
+    RowsWritten,
     Shutdown,
     StepDone,
     StepExited,
@@ -53,7 +55,9 @@ from dagster_warm_pool.protocol import (
     WorkerDone,
     WorkerReady,
     WorkerRunning,
+    WriteRows,
 )
+from dagster_warm_pool.row_writer import RowWriter
 from dagster_warm_pool.step_process import probe_main, worker_main
 
 # A step that ignores the interrupt gets it again this often until the grace period ends.
@@ -70,6 +74,7 @@ class TemplateState:
     spec: TemplateSpec
     instance: Any
     run: Any
+    writes_rows: bool = False  # the template writes its step processes' bookkeeping rows
 
 
 @dataclass
@@ -104,7 +109,17 @@ def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> Templa
     warm_step_definitions(instance, run)
     # Storages are created lazily: create them here, once, not in every step process.
     _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
-    return TemplateState(spec=spec, instance=instance, run=run)
+    return TemplateState(
+        spec=spec, instance=instance, run=run, writes_rows=_writer_dsn(instance) is not None
+    )
+
+
+def _writer_dsn(instance: Any) -> str | None:
+    from dagster_warm_pool._dagster import writer_dsn
+    from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
+
+    storage = instance.event_log_storage
+    return writer_dsn(storage) if isinstance(storage, BatchingPostgresEventLogStorage) else None
 
 
 def template_main(
@@ -159,10 +174,18 @@ class Template:
         self._spares = state.spec.spare_workers
         # The start-up probe's task id while it waits for the first spare to be ready.
         self._probe_task: int | None = None
+        self._writer = RowWriter(_writer_dsn(state.instance)) if state.writes_rows else None
 
     # -- main loop ------------------------------------------------------------------------
 
     def serve(self) -> None:
+        try:
+            self._serve()
+        finally:
+            if self._writer is not None:
+                self._writer.close()  # politely: the server logs a dropped client otherwise
+
+    def _serve(self) -> None:
         self._top_up_spares()
         while True:
             if self._shutdown_deadline is not None and not self._children:
@@ -225,6 +248,13 @@ class Template:
                 message = child.conn.recv()
                 if isinstance(message, WorkerRunning) and message.task_id == child.task_id:
                     child.reached_step = True
+                elif isinstance(message, WriteRows):
+                    error = (
+                        self._writer.write(message.rows)
+                        if self._writer is not None
+                        else "this template writes no rows"
+                    )
+                    child.conn.send(RowsWritten(error))
                 elif isinstance(message, WorkerReady):
                     child.ready = True
                     self._answer_probe(child)
@@ -240,8 +270,15 @@ class Template:
     # -- the start-up probe -------------------------------------------------------------------
 
     def _probe(self, task_id: int) -> None:
-        """With spares, the first spare to reach the database is the probe (and then runs the
-        run's first step); without, a process is forked for the probe alone."""
+        """With spares, the first spare ready to run a step is the probe (and then runs the
+        run's first step); without, a process is forked for the probe alone. Where the
+        template writes its steps' rows, its own connection must work too."""
+        if self._writer is not None:
+            try:
+                self._writer.connect()
+            except Exception as error:
+                self._send(ProbeFailed(task_id, f"{type(error).__name__}: {error}".strip()))
+                return
         if self._spares <= 0:
             self._fork(task_id, _PROBE, None)
             return
