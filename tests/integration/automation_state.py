@@ -1,7 +1,13 @@
 """The stack's schedules and sensors through GraphQL: their states, and starting or
 stopping one the way the UI's toggle does."""
 
+import time
+
 from tests.integration.stack import Stack
+
+SETTLE_TIMEOUT_S = 90.0
+HOLD_CHECKS = 3
+HOLD_INTERVAL_S = 1.0
 
 INSTIGATORS = """
 { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
@@ -44,8 +50,25 @@ def set_instigator(stack: Stack, name: str, running: bool) -> None:
     else:
         query = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
         variables = {"id": state_id}
-    result = stack.graphql(query, variables)
-    (typename,) = [value["__typename"] for value in result.values()]
-    assert "Error" not in typename, f"{kind} {name}: {typename}"
     wanted = "RUNNING" if running else "STOPPED"
-    assert stack_instigators(stack)[name] == wanted, f"{kind} {name} is not {wanted}"
+    # The daemon writes a sensor's whole state back after each tick from a copy it read
+    # earlier (dagster._daemon.sensor: "minimize the window of clobbering the sensor state"),
+    # so a stop that lands during a tick can be undone. As a user would: toggle again until
+    # the state holds.
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        result = stack.graphql(query, variables)
+        (typename,) = [value["__typename"] for value in result.values()]
+        assert "Error" not in typename, f"{kind} {name}: {typename}"
+        if _holds(stack, name, wanted):
+            return
+        assert time.monotonic() < deadline, f"{kind} {name} does not stay {wanted}"
+
+
+def _holds(stack: Stack, name: str, wanted: str) -> bool:
+    """Whether the stored state is `wanted` and still is a few seconds later."""
+    for _ in range(HOLD_CHECKS):
+        if stack_instigators(stack)[name] != wanted:
+            return False
+        time.sleep(HOLD_INTERVAL_S)
+    return stack_instigators(stack)[name] == wanted
