@@ -31,6 +31,10 @@ def test_the_writer_inserts_what_the_storage_would(pg_instance) -> None:
     assert [e.dagster_event.event_type_value for e in again[-3:]] == [
         e.dagster_event.event_type_value for e in stored[:3]
     ]
+    # The template waits on this connection: it must not wait forever on a statement.
+    with writer._conn.cursor() as cursor:  # noqa: SLF001 - the connection under test
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "30s"
     writer.close()
 
 

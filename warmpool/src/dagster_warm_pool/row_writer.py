@@ -23,6 +23,15 @@ from typing import Any
 
 from dagster_warm_pool._dagster import insert_rows
 
+CONNECT_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "options": "-c statement_timeout=30000",
+}
+
 
 class RowWriter:
     def __init__(self, dsn: str | None) -> None:
@@ -39,7 +48,9 @@ class RowWriter:
             return
         import psycopg2
 
-        conn = psycopg2.connect(self._dsn)
+        # The template's loop waits on this connection, so it must not hang on a lost server:
+        # bounded connect, dead-peer detection, and a statement timeout.
+        conn = psycopg2.connect(self._dsn, **CONNECT_OPTIONS)
         conn.autocommit = True
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
