@@ -175,6 +175,8 @@ def test_connection_holding_on_postgres(pg_instance) -> None:
     assert all(isinstance(e.pool, sqlalchemy.pool.QueuePool) for e in engines)
     pg_instance.get_runs(limit=1)
     assert engines[0].pool.checkedin() == 1  # the connection stays open for the next query
+    adapter.hold_connections(pg_instance)  # already pooled: kept, not replaced
+    assert adapter._engines(pg_instance) == engines  # noqa: SLF001
     adapter.drop_inherited_connections(pg_instance)
     assert engines[0].pool.checkedin() == 0
     adapter.release_connections(pg_instance)

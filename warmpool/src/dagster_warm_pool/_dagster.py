@@ -188,6 +188,7 @@ def warm_step_definitions(instance: DagsterInstance, run: DagsterRun) -> None:
     `recon_job_from_origin`/`ReconstructableRepository.get_definition`), so a forked step
     inherits them instead of importing and building them again."""
     import dagster._cli.api  # noqa: F401
+    from dagster._core.execution.api import create_execution_plan
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
     origin = run.job_code_origin
@@ -195,8 +196,6 @@ def warm_step_definitions(instance: DagsterInstance, run: DagsterRun) -> None:
         raise ValueError(f"run {run.run_id} has no job code origin")
     recon_job = recon_job_from_origin(origin)  # type: ignore[arg-type]
     recon_job.get_definition()
-    from dagster._core.execution.api import create_execution_plan
-
     if not run.has_repository_load_data:
         subset = recon_job.with_repository_load_data(None).get_subset(
             op_selection=run.resolved_op_selection,
@@ -228,7 +227,14 @@ def _engines(instance: DagsterInstance) -> list[Any]:
 def hold_connections(instance: DagsterInstance) -> None:
     """Keep one connection per storage open for this process instead of Dagster's default
     NullPool (a new Postgres connection for every event written). Uses the switch the
-    webserver uses for its long-lived instance; a no-op for sqlite."""
+    webserver uses for its long-lived instance; a no-op for sqlite, and where the storages
+    already pool (the stack's DAGSTER_STORAGE_POOLED): replacing their engines would only
+    reconnect, in every step process."""
+    import sqlalchemy.pool
+
+    engines = _engines(instance)
+    if engines and not any(isinstance(e.pool, sqlalchemy.pool.NullPool) for e in engines):
+        return
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=2)
 
 

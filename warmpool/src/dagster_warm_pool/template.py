@@ -74,7 +74,13 @@ class TemplateState:
     spec: TemplateSpec
     instance: Any
     run: Any
-    writes_rows: bool = False  # the template writes its step processes' bookkeeping rows
+    # Where the template writes its step processes' bookkeeping rows (row_writer); None: the
+    # steps write their own.
+    writer_dsn: str | None = None
+
+    @property
+    def writes_rows(self) -> bool:
+        return self.writer_dsn is not None
 
 
 @dataclass
@@ -92,7 +98,13 @@ class Child:
 
 
 def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> TemplateState:
-    from dagster_warm_pool._dagster import drop_inherited_connections, warm_step_definitions
+    from dagster_warm_pool._dagster import (
+        drop_inherited_connections,
+        release_connections,
+        warm_step_definitions,
+        writer_dsn,
+    )
+    from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
 
     if inherited is not None:
         instance, run = inherited
@@ -104,22 +116,17 @@ def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> Templa
         run = instance.get_run_by_id(spec.run_id)
         if run is None:
             raise RuntimeError(f"run {spec.run_id} not found")
+        # A pooled storage keeps that connection: close it, or every step forked from here
+        # would inherit it in its pool.
+        release_connections(instance)
     for module in spec.options.preload_modules:
         __import__(module)
     warm_step_definitions(instance, run)
     # Storages are created lazily: create them here, once, not in every step process.
     _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
-    return TemplateState(
-        spec=spec, instance=instance, run=run, writes_rows=_writer_dsn(instance) is not None
-    )
-
-
-def _writer_dsn(instance: Any) -> str | None:
-    from dagster_warm_pool._dagster import writer_dsn
-    from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
-
     storage = instance.event_log_storage
-    return writer_dsn(storage) if isinstance(storage, BatchingPostgresEventLogStorage) else None
+    dsn = writer_dsn(storage) if isinstance(storage, BatchingPostgresEventLogStorage) else None
+    return TemplateState(spec=spec, instance=instance, run=run, writer_dsn=dsn)
 
 
 def template_main(
@@ -174,7 +181,7 @@ class Template:
         self._spares = state.spec.spare_workers
         # The start-up probe's task id while it waits for the first spare to be ready.
         self._probe_task: int | None = None
-        self._writer = RowWriter(_writer_dsn(state.instance)) if state.writes_rows else None
+        self._writer = RowWriter(state.writer_dsn) if state.writes_rows else None
 
     # -- main loop ------------------------------------------------------------------------
 
