@@ -65,6 +65,8 @@ def test_invalid_tag_is_refused_at_launch_without_a_container(
     assert refused["status"] == "FAILURE"
     assert stack.run_containers(refused["runId"]) == []
     assert expected in stack.failure_messages(refused["runId"])
+    # Never retried: a retry would carry the same tags and be refused again.
+    assert stack.run_tags(refused["runId"]).get("dagster/will_retry") == "false"
 
 
 def _pool_sizes(stack: Stack, run_id: str) -> list[int]:

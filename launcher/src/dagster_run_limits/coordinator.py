@@ -2,6 +2,7 @@
 
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.tags import MAX_RETRIES_TAG
 
 from dagster_run_limits.limits import RunLimitsError
 
@@ -9,7 +10,8 @@ from dagster_run_limits.limits import RunLimitsError
 class LimitCheckingQueuedRunCoordinator(QueuedRunCoordinator):
     """Checks `limits/*` tags when a run is submitted, so a bad value is reported to whoever
     launched it (launchpad, GraphQL, schedule tick) instead of surfacing later in the daemon.
-    The refused run is marked FAILURE with the reason, so it is not left NOT_STARTED."""
+    The refused run is marked FAILURE with the reason, so it is not left NOT_STARTED, and is
+    never retried: a retry carries the same tags and would only be refused again."""
 
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
@@ -19,6 +21,9 @@ class LimitCheckingQueuedRunCoordinator(QueuedRunCoordinator):
                 resolve(run)
             except RunLimitsError as error:
                 message = f"Run refused: {error}"
+                # Before the failure is reported: Dagster decides on a retry (the
+                # `dagster/will_retry` tag) when it stores the failure event.
+                self._instance.add_run_tags(run.run_id, {MAX_RETRIES_TAG: "0"})
                 self._instance.report_run_failed(run, message=message)
                 raise RunLimitsError(message) from None
         return super().submit_run(context)

@@ -35,4 +35,5 @@ def test_invalid_cpus_tag_is_refused_in_the_ui_without_a_container(
     assert list(new.values()) == ["FAILURE"], new
     (run_id,) = new
     assert REFUSAL in stack.failure_messages(run_id)
+    assert stack.run_tags(run_id).get("dagster/will_retry") == "false"  # not retried
     assert stack.run_containers(run_id) == []
