@@ -16,7 +16,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster._grpc.types import ExecuteStepArgs
 from dagster._serdes import serialize_value
 from dagster_warm_pool import _dagster as adapter
-from warm_pool_runs import events, execute
+from warm_pool_runs import events, execute, step_keys
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -236,3 +236,89 @@ def test_a_finished_step_wakes_the_orchestrator(pg_instance) -> None:
     assert run.status == dg.DagsterRunStatus.SUCCESS and outputs["total"] == 1
     record = pg_instance.get_run_record_by_id(run.run_id)
     assert record.end_time - record.start_time < 20.0
+
+
+def _mapped_args(step_key: str, mappings: dict) -> ExecuteStepArgs:
+    return ExecuteStepArgs(
+        job_origin=dg.reconstructable(J.two_fan_outs_job).get_python_origin(),
+        run_id="not-needed-for-planning",
+        step_keys_to_execute=[step_key],
+        instance_ref=None,
+        retry_mode=RetryMode.DISABLED,
+        known_state=KnownExecutionState(
+            previous_retry_attempts={step_key: 1}, dynamic_mappings=mappings
+        ),
+        print_serialized_events=False,
+    )
+
+
+def test_a_mapped_steps_plan_from_its_own_mapping_key_is_the_full_plans() -> None:
+    """`dagster api execute_step` plans a step from the known state it is given. Narrowed to
+    the step's own mapping key, every step of a run plans to exactly the step the full state
+    gives: a mapped chain, a mapped step that also reads a collected second fan-out with the
+    same keys, and the collect steps (which keep every key)."""
+    from dagster._core.execution.api import create_execution_plan
+
+    keys = [f"c{i}" for i in range(4)]
+    mappings = {"fan_out_a": {"result": keys}, "fan_out_b": {"result": keys}}
+    job = J.two_fan_outs_job
+    every_step = [
+        step_key.replace("[?]", f"[{key}]")
+        for step_key in create_execution_plan(job).step_keys_to_execute
+        for key in (keys if step_key.endswith("[?]") else [None])
+    ]
+    assert {"square_2[c3]", "increment[c0]", "scale[c2]", "total", "total_b"} <= set(every_step)
+    narrowed_any = False
+    for step_key in every_step:
+        full = _mapped_args(step_key, mappings)
+        narrow = adapter.narrowed_to_own_mapping_key(full)
+        if "[" not in step_key:
+            assert narrow is full
+            continue
+        narrowed_any = True
+        own = step_key.split("[")[1].rstrip("]")
+        assert narrow.known_state.dynamic_mappings == {
+            "fan_out_a": {"result": [own]},
+            "fan_out_b": {"result": [own]},
+        }
+        assert narrow.known_state.previous_retry_attempts == {step_key: 1}
+        plans = [
+            create_execution_plan(job, step_keys_to_execute=[step_key], known_state=a.known_state)
+            for a in (full, narrow)
+        ]
+        assert plans[1].step_keys_to_execute == plans[0].step_keys_to_execute == [step_key]
+        assert plans[1].get_step_by_key(step_key) == plans[0].get_step_by_key(step_key)
+    assert narrowed_any
+
+
+def test_narrowing_leaves_keys_it_did_not_produce_and_nested_mappings_alone() -> None:
+    only_b = {"fan_out_a": {"result": ["c0", "c1"]}, "fan_out_b": {"result": ["c7"]}}
+    narrow = adapter.narrowed_to_own_mapping_key(_mapped_args("square_2[c1]", only_b))
+    assert narrow.known_state.dynamic_mappings == {
+        "fan_out_a": {"result": ["c1"]},
+        "fan_out_b": {"result": ["c7"]},
+    }
+    nested = {"fan_out_a": {"result": ["c0"]}, "square_2[c0]": {"result": ["c0"]}}
+    args = _mapped_args("square_2[c0]", nested)
+    assert adapter.narrowed_to_own_mapping_key(args) is args
+
+
+def test_a_run_of_narrowed_steps_computes_what_the_stock_executor_does(pg_instance) -> None:
+    """The same job on the warm pool (every mapped step planned from its own key) and on
+    Dagster's multiprocess executor: the same step keys succeed and the same total comes out
+    (squares 0,1,4,9 -> +1 -> x total_b (14) -> 252)."""
+    config = {
+        "ops": {"fan_out_a": {"config": {"chunks": 4}}, "fan_out_b": {"config": {"chunks": 4}}}
+    }
+    runs = {}
+    for name, force_multiprocess in [("warm_pool", False), ("stock", True)]:
+        run_config = {**config, "execution": {"config": {"force_multiprocess": force_multiprocess}}}
+        runs[name] = execute(pg_instance, J.two_fan_outs_job, run_config)
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run, _ in runs.values())
+    assert runs["warm_pool"][1]["total"] == runs["stock"][1]["total"] == 252
+    succeeded = {
+        name: sorted(step_keys(pg_instance, run.run_id, "STEP_SUCCESS"))
+        for name, (run, _) in runs.items()
+    }
+    assert succeeded["warm_pool"] == succeeded["stock"]
+    assert "scale[c3]" in succeeded["warm_pool"]

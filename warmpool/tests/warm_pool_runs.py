@@ -67,27 +67,38 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def warm_pool_processes() -> list[int]:
-    """Live processes named as the warm pool names its template and step processes (spares
-    included, which never appear in a run's events), in this test's own cgroup: warm pools
-    running in containers on the same host are not this test's."""
-    from dagster_warm_pool.process_control import STEP_NAME, TEMPLATE_NAME
-
-    own_cgroup = Path("/proc/self/cgroup").read_text()
-    found = []
+def _parents() -> dict[int, int]:
+    parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                name = (entry / "comm").read_text().strip()
-                cgroup = (entry / "cgroup").read_text()
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if (
-                name in (STEP_NAME, TEMPLATE_NAME)
-                and cgroup == own_cgroup
-                and pid_alive(int(entry.name))
-            ):
-                found.append(int(entry.name))
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def warm_pool_processes() -> list[int]:
+    """Live processes named as the warm pool names its template and step processes (spares
+    included, which never appear in a run's events) that descend from this test session.
+    The session is a child subreaper (conftest), so a process orphaned by a test is still its
+    descendant, and warm pools of other sessions or containers on the host are not."""
+    from dagster_warm_pool.process_control import STEP_NAME, TEMPLATE_NAME
+
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if name in (STEP_NAME, TEMPLATE_NAME) and pid_alive(pid):
+            found.append(pid)
     return found
 
 

@@ -49,6 +49,26 @@ def fan_out_job():
     total(fan_out().map(square).collect())
 
 
+@dg.op
+def increment(x: int) -> int:
+    return x + 1
+
+
+@dg.op
+def scale(x: int, factor: int) -> int:
+    return x * factor
+
+
+@dg.job(executor_def=warm_pool_executor)
+def two_fan_outs_job():
+    """Two dynamic outputs with the same mapping keys (c0, c1, ...), a mapped chain over the
+    first, and a mapped step that also reads the collected second: the shapes a step's
+    narrowed known state must still plan exactly as the full one does."""
+    factor = total.alias("total_b")(fan_out.alias("fan_out_b")().map(square).collect())
+    squares = fan_out.alias("fan_out_a")().map(square)
+    total(squares.map(increment).map(lambda x: scale(x, factor)).collect())
+
+
 # --------------------------------------------------------------------------
 # Simple linear job
 # --------------------------------------------------------------------------

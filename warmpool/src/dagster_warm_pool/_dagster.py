@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,7 @@ __all__ = [
     "is_child_process_crash",
     "LocalComputeLogManager",
     "multiple_process_executor_requirements",
+    "narrowed_to_own_mapping_key",
     "MultiprocessExecutor",
     "step_worker_pid",
     "open_connection",
@@ -216,6 +218,47 @@ def execute_step_in_this_process(
 
     for _event in _execute_step_command_body(args, instance, run):
         pass
+
+
+# A resolved dynamic step's key is `<unresolved key>[<mapping key>]`
+# (ResolvedFromDynamicStepHandle.to_key); DynamicOutput only allows [A-Za-z0-9_] in keys.
+_MAPPED_STEP_KEY = re.compile(r"^[^\[\]]+\[([A-Za-z0-9_]+)\]$")
+
+
+def narrowed_to_own_mapping_key(args: ExecuteStepArgs) -> ExecuteStepArgs:
+    """The args of one mapped step (`run_one_chunk[chunk_5]`), with every dynamic output that
+    produced its mapping key cut down to that key alone.
+
+    `dagster api execute_step` builds the step's one-step plan from the known state it is
+    given, and that build resolves every mapped step of each finished dynamic output
+    (`_update_from_resolved_dynamic_outputs`: all N mapped steps and the collect step's N
+    inputs) before keeping the one step to run: O(N) work per step, O(N^2) per run, about a
+    third of a step process's CPU at N=128. A mapped step's own plan needs only its own
+    mapping key: its inputs come from `<producer>.<output>[<key>]` and from unmapped steps.
+
+    Left unchanged: unmapped steps (a collect step needs every key), dynamic outputs that did
+    not produce this key, and runs where a mapped step itself yields dynamic outputs (nested
+    keys, where this reasoning was not checked). Retry attempts, step output versions and
+    ready outputs are kept whole. `test_dagster_adapter` pins that the narrowed plan's step
+    equals the step of the plan built from the full state."""
+    keys = args.step_keys_to_execute or []
+    known = args.known_state
+    match = _MAPPED_STEP_KEY.match(keys[0]) if len(keys) == 1 else None
+    if known is None or match is None or not known.dynamic_mappings:
+        return args
+    key = match.group(1)
+    if any("[" in producer for producer in known.dynamic_mappings):
+        return args
+    narrowed = {
+        producer: {
+            output: [key] if mapping_keys is not None and key in mapping_keys else mapping_keys
+            for output, mapping_keys in outputs.items()
+        }
+        for producer, outputs in known.dynamic_mappings.items()
+    }
+    from dagster_shared.record import copy
+
+    return copy(args, known_state=known._replace(dynamic_mappings=narrowed))
 
 
 def _engines(instance: DagsterInstance) -> list[Any]:

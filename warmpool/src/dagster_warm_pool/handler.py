@@ -9,6 +9,7 @@ from dagster_warm_pool._dagster import (
     DagsterEvent,
     StepHandler,
     StepHandlerContext,
+    narrowed_to_own_mapping_key,
 )
 from dagster_warm_pool.pool import TemplateClient
 
@@ -31,7 +32,8 @@ class WarmPoolStepHandler(StepHandler):
     def launch_step(self, step_handler_context: StepHandlerContext) -> Iterator[DagsterEvent]:
         # No "launching step" engine event: each is a database write on the dispatch path,
         # and the step's own STEP_WORKER_STARTED follows within milliseconds.
-        self._client.launch(_step_key(step_handler_context), step_handler_context.execute_step_args)
+        args = narrowed_to_own_mapping_key(step_handler_context.execute_step_args)
+        self._client.launch(_step_key(step_handler_context), args)
         return iter(())
 
     def check_step_health(self, step_handler_context: StepHandlerContext) -> CheckStepHealthResult:
