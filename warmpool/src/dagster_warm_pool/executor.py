@@ -118,12 +118,13 @@ class WarmPoolExecutor(dg.Executor):
                 plan_context, execution_plan, sizing, f"start-up probe failed: {error}"
             )
             return
+        # After the template exists, so it inherits no open connection: the orchestrator polls
+        # the event log every few milliseconds and should not reconnect for each poll (nor for
+        # the started event just below).
+        hold_connections(plan_context.instance)
         # Sized again now the template's own memory is known.
         sizing = self.sizing(info.template_pid)
         yield _started_event(plan_context, info, sizing)
-        # After the template exists, so it inherits no open connection: the orchestrator polls
-        # the event log every few milliseconds and should not reconnect for each poll.
-        hold_connections(plan_context.instance)
         delegating = OrderSafeStepDelegatingExecutor(
             WarmPoolStepHandler(client),
             tail_offset=self._options.event_tailer_offset,
