@@ -2,6 +2,7 @@ import ctypes
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # A process a test leaves behind is reparented to this session instead of init, so
     # leftover checks (warmpool/tests/warm_pool_runs.py) look at this session's descendants
     # only and are not confused by other test sessions or stacks on the same host.
+    if sys.platform != "linux":  # prctl is Linux's; so are /proc and the checks using it
+        return
     PR_SET_CHILD_SUBREAPER = 36
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 

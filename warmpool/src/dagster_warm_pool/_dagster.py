@@ -232,8 +232,8 @@ def narrowed_to_own_mapping_key(args: ExecuteStepArgs) -> ExecuteStepArgs:
     `dagster api execute_step` builds the step's one-step plan from the known state it is
     given, and that build resolves every mapped step of each finished dynamic output
     (`_update_from_resolved_dynamic_outputs`: all N mapped steps and the collect step's N
-    inputs) before keeping the one step to run: O(N) work per step, O(N^2) per run, about a
-    third of a step process's CPU at N=128. A mapped step's own plan needs only its own
+    inputs) before keeping the one step to run: O(N) work per step, O(N^2) per run (at N=128,
+    6-14 ms of each step's plan; 0.7-1.2 ms with its own key alone). A mapped step's own plan needs only its own
     mapping key: its inputs come from `<producer>.<output>[<key>]` and from unmapped steps.
 
     Left unchanged: unmapped steps (a collect step needs every key), dynamic outputs that did
