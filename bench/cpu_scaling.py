@@ -23,11 +23,11 @@ import time
 
 
 def _units(spec: dict) -> list:
-    from user_code.lib.unit_work import UnitTask, iterations_per_ms
+    from fanout.lib.unit_work import UnitTask, iterations_per_ms
 
     rate = iterations_per_ms()
     if spec["workload"] == "fanout":
-        from user_code.lib.records import generate_records
+        from fanout.lib.records import generate_records
 
         return [
             UnitTask(r.id, i, spec["unit_work_ms"], "cpu", rate)
@@ -38,7 +38,7 @@ def _units(spec: dict) -> list:
 
 
 def _run_all(units: list) -> float:
-    from user_code.lib.unit_work import run_unit
+    from fanout.lib.unit_work import run_unit
 
     t0 = time.perf_counter()
     for unit in units:

@@ -10,9 +10,9 @@ Module-level functions so they are reconstructable (`reconstructable(...)`,
 
 import dagster as dg
 
-from user_code.deployment import FORKSERVER_PRELOAD_MODULES
+from fanout.deployment import FORKSERVER_PRELOAD_MODULES
 from dagster_warm_pool import warm_pool_executor
-from user_code.jobs.chunked_work_job import chunked_work_job
+from fanout.defs.jobs.chunked_work_job import chunked_work_job
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
 
 CORES = container_cpu_count()
@@ -71,9 +71,9 @@ FANOUT_EXECUTORS = {
 
 
 def _fanout_job(method: str) -> dg.JobDefinition:
-    from user_code.assets.fanout_report import fanout_report
-    from user_code.assets.fanout_results import fanout_results
-    from user_code.assets.input_records import input_records
+    from fanout.defs.assets.fanout_report import fanout_report
+    from fanout.defs.assets.fanout_results import fanout_results
+    from fanout.defs.assets.input_records import input_records
 
     executor = FANOUT_EXECUTORS[method.split(":")[0]]
     job = dg.define_asset_job(
@@ -127,7 +127,7 @@ def fanout_run_config(
 
 def fanout_work_seconds(records: int, unit_work_ms: float) -> float:
     """The configured CPU work of a fanout run (what a perfect executor must compute)."""
-    from user_code.lib.records import generate_records
+    from fanout.lib.records import generate_records
 
     return sum(r.units for r in generate_records(records, 0)) * unit_work_ms / 1000.0
 

@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 set -a; . registryless/images.env; set +a
 dest=registryless/wheelhouse
 mkdir -p "$dest"
+locations=$(mktemp)
+trap 'rm -f "$locations"' EXIT
+python3 registryless/location_requirements.py . > "$locations"
 python3 -m pip download --quiet --disable-pip-version-check \
   --only-binary=:all: --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
   --python-version 3.11 --implementation cp --abi cp311 \
   -d "$dest" -c requirements/constraints.txt \
-  -r requirements/dagster.in -r requirements/user_code.in -r requirements/build.in \
+  -r requirements/dagster.in -r requirements/location.in -r requirements/build.in -r "$locations" \
   2> >(grep -v "^WARNING: Location" >&2)
 count=$(find "$dest" -name '*.whl' | wc -l)
 [ "$count" -gt 0 ] || { echo "wheelhouse is empty" >&2; exit 1; }

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Create or refresh .venv with the pinned host-side dependencies (tests, benchmark, local dev).
-# Re-installs only when requirements/ changed. Sourced by scripts/test.sh and scripts/dev.sh.
+# Create or refresh .venv with the pinned host-side dependencies (tests, benchmark, deployer,
+# local dev) and every code location under user_code/, editable. Re-installs only when the
+# requirements or a location's pyproject.toml changed. Used by scripts/up.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 venv=.venv
 stamp=$venv/.requirements.sha256
-want=$(cat requirements/constraints.txt requirements/*.in | sha256sum | cut -d' ' -f1)
+locations=(user_code/*/pyproject.toml)
+want=$(cat requirements/constraints.txt requirements/*.in "${locations[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[venv] installing pinned dependencies into $venv"
+  echo "[venv] installing pinned dependencies and ${#locations[@]} code locations into $venv"
+  editable=()
+  for pyproject in "${locations[@]}"; do editable+=(-e "$(dirname "$pyproject")"); done
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    -c requirements/constraints.txt -r requirements/dev.in
+    -c requirements/constraints.txt -r requirements/dev.in "${editable[@]}" \
+    2> >(grep -v "^WARNING: Location" >&2)
   echo "$want" > "$stamp"
 fi

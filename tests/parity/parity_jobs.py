@@ -5,10 +5,10 @@ Module-level functions so each job is reconstructable in the processes the execu
 import dagster as dg
 from dagster_warm_pool import warm_pool_executor
 
-from user_code.assets.fanout_report import fanout_report
-from user_code.assets.fanout_results import fanout_results
-from user_code.assets.input_records import input_records
-from user_code.jobs.chunked_work_job import chunked_work_job
+from fanout.defs.assets.fanout_report import fanout_report
+from fanout.defs.assets.fanout_results import fanout_results
+from fanout.defs.assets.input_records import input_records
+from fanout.defs.jobs.chunked_work_job import chunked_work_job
 
 EXECUTORS = {"warm_pool": warm_pool_executor, "stock": dg.multiprocess_executor}
 

@@ -19,8 +19,8 @@ from dagster_warm_pool.instance_config import postgres_instance_config
 
 from tests.parity.parity_jobs import JOBS
 from tests.parity.run_summary import RunSummary, summarize_run
-from user_code.lib.mapping_keys import mapping_keys_for
-from user_code.lib.records import generate_records
+from fanout.lib.mapping_keys import mapping_keys_for
+from fanout.lib.records import generate_records
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -72,8 +72,9 @@ def describe_missing_image(image: str) -> ContainerDeath:
         cause="image_missing",
         message=(
             f"Run container image {image} was not found on this Docker host, and the launcher "
-            "does not pull images. Build it (`docker compose build`) or point "
-            "USER_CODE_IMAGE at an image that exists. Not retried: the image is still missing."
+            "does not pull images. It was removed after the run was submitted: redeploy its code "
+            "location (`scripts/deploy.sh LOCATION`) and launch the run again. Not retried: the "
+            "image is still missing."
         ),
         retryable=False,
     )

@@ -5,6 +5,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.storage.tags import MAX_RETRIES_TAG
 
 from dagster_run_limits.limits import RunLimitsError
+from dagster_run_limits.stack_context import provenance_tags
 
 
 class LimitCheckingQueuedRunCoordinator(QueuedRunCoordinator):
@@ -26,4 +27,8 @@ class LimitCheckingQueuedRunCoordinator(QueuedRunCoordinator):
                 self._instance.add_run_tags(run.run_id, {MAX_RETRIES_TAG: "0"})
                 self._instance.report_run_failed(run, message=message)
                 raise RunLimitsError(message) from None
+        provenance = provenance_tags(run)
+        if provenance:
+            # Which image and version this run executes, fixed at submission.
+            self._instance.add_run_tags(run.run_id, provenance)
         return super().submit_run(context)

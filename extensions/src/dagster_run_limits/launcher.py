@@ -29,6 +29,12 @@ from dagster_run_limits.container_death import (
     describe_missing_image,
 )
 from dagster_run_limits.limits import LimitPolicy, RunLimits, resolve_run_limits
+from dagster_run_limits.stack_context import (
+    LOCATION_LABEL,
+    SECRETS_TARGET,
+    stack_context,
+    tags_with_location_defaults,
+)
 from dagster_run_limits.start_watch import PeriodicCheck, dead_starting_runs
 
 STACK_LABEL = "dagster-fanout/stack"
@@ -133,7 +139,8 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         return cls(inst_data=inst_data, **config_value)
 
     def resolve_limits(self, run: DagsterRun) -> RunLimits:
-        return resolve_run_limits(run.tags, self.policy)
+        tags = tags_with_location_defaults(run.tags, stack_context(run))
+        return resolve_run_limits(tags, self.policy)
 
     def get_container_context(self, dagster_run: DagsterRun) -> DockerContainerContext:
         context = super().get_container_context(dagster_run)
@@ -144,6 +151,12 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             m["volume"]: {"bind": m["target"], "mode": "ro" if m["read_only"] else "rw"}
             for m in self.mounts
         }
+        location = stack_context(dagster_run)
+        if location.get("location"):
+            labels[LOCATION_LABEL] = str(location["location"])
+        if location.get("secrets_volume"):
+            # The location's own secret files; no other location's runs get them.
+            volumes[str(location["secrets_volume"])] = {"bind": SECRETS_TARGET, "mode": "ro"}
         extra: dict[str, Any] = {**self.resolve_limits(dagster_run).container_kwargs()}
         extra["labels"] = labels
         if volumes:

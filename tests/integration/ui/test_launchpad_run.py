@@ -20,8 +20,8 @@ from tests.integration.ui.dagster_ui import (
     type_config,
     wait_for_run_end,
 )
-from user_code.lib.mapping_keys import mapping_keys_for
-from user_code.lib.records import generate_records
+from fanout.lib.mapping_keys import mapping_keys_for
+from fanout.lib.records import generate_records
 
 RECORD_COUNT, SEED = 6, 7
 RECORDS = generate_records(RECORD_COUNT, SEED)

@@ -10,7 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
-from user_code.lib.records import generate_records
+from fanout.lib.records import generate_records
 
 # One record of 11 units of 0.8 s sleep: about 1.25 units/s, several times below any normal
 # fan-out's (tens of units/s), whatever else the host is doing.

@@ -1,0 +1,166 @@
+"""The stack's deploy commands: up, deploy, rollback, gc, down."""
+
+import time
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+
+from stackctl.code_server_spec import image_tag
+from stackctl.code_servers import CodeServerError, CodeServers, version_of
+from stackctl.compose import compose, instance_env, service_container_id
+from stackctl.gc import collect_garbage
+from stackctl.declaration import Location, declared_locations, workspace_line
+from stackctl.images import build, image_exists, version_of as content_version_of
+from stackctl.proxy_rules import run_image_patterns
+from stackctl.secrets import install_secrets
+from stackctl.settings import REPO_ROOT, StackSettings
+from stackctl.state import RUN_IMAGES_FILE, WORKSPACE_FILE, DeployState
+from stackctl.webserver import Webserver, WebserverError
+
+
+class DeployError(RuntimeError):
+    """A deploy was refused or failed; the location's old version keeps serving."""
+
+
+@dataclass
+class Deployer:
+    settings: StackSettings
+    client: docker.DockerClient
+    log: object = print
+
+    def __post_init__(self) -> None:
+        self.state = DeployState(self.client, self.settings)
+        self.servers = CodeServers(self.client, self.settings)
+        self.webserver = Webserver(self.settings.webserver_url)
+        self._instance_env: dict[str, str] | None = None
+
+    def say(self, message: str) -> None:
+        self.log(message)  # type: ignore[operator]
+
+    def locations(self) -> dict[str, Location]:
+        return {loc.name: loc for loc in declared_locations(REPO_ROOT, self.settings.env)}
+
+    def instance_env(self) -> dict[str, str]:
+        if self._instance_env is None:
+            self._instance_env = instance_env(self.settings)
+        return self._instance_env
+
+    # --- the declaration, written where the services read it ---------------------------
+
+    def publish_declaration(self, locations: dict[str, Location]) -> bool:
+        """Writes the workspace and the proxy's run-image patterns; True if either changed."""
+        names = list(locations)
+        workspace = "# Written by stackctl from the repository's workspace.yaml.\nload_from:\n" + "".join(
+            workspace_line(name) + "\n" for name in names
+        )
+        patterns = run_image_patterns(self.settings.name, names)
+        changed = self.state.read(WORKSPACE_FILE) != workspace or self.state.read(RUN_IMAGES_FILE) != patterns
+        if changed:
+            self.state.write({WORKSPACE_FILE: workspace, RUN_IMAGES_FILE: patterns})
+        return changed
+
+    def reload_services(self) -> None:
+        """After the set of locations changed: the proxy re-reads its image patterns, the
+        webserver its workspace (the daemon re-reads it on its own within a minute)."""
+        proxy = service_container_id(self.settings, "docker-proxy")
+        if proxy:
+            container = self.client.containers.get(proxy)
+            if container.status == "running":
+                container.kill(signal="SIGUSR2")
+        if self.webserver.reachable():
+            self.webserver.reload_workspace()
+
+    # --- one location ---------------------------------------------------------------------
+
+    def deploy(self, name: str, version: str | None = None, wait_for_webserver: bool = True) -> str:
+        """Builds (unless `version` is given) and switches `name` to the new version with no
+        downtime. Returns the version now serving."""
+        locations = self.locations()
+        if name not in locations:
+            raise DeployError(f"location {name} is not declared: add it to workspace.yaml as\n{workspace_line(name)}")
+        location = locations[name]
+        if self.publish_declaration(locations):
+            self.reload_services()
+        install_secrets(self.state, location, self.settings.secrets_volume(name), self.settings.secrets_dir, self.say)
+        if version is None:
+            version = content_version_of(self.client, self.settings, location)
+            build(self.client, self.settings, location, version, log=self.say)
+        elif not image_exists(self.client, image_tag(self.settings, name, version)):
+            raise DeployError(f"[{name}] image {image_tag(self.settings, name, version)} no longer exists")
+        old = self.servers.serving(name)
+        if old is not None and version_of(old) == version and old.status == "running":
+            self.say(f"[{name}] version {version} is already serving")
+            self.state.record(name, version)
+            return version
+        started = time.monotonic()
+        new = self.servers.start(location, version, self.instance_env())
+        try:
+            self.servers.wait_healthy(new)
+        except CodeServerError as error:
+            logs = str(error)
+            self.servers.retire(new, timeout=1)
+            kept = f"version {version_of(old)} keeps serving" if old else "nothing was serving it"
+            raise DeployError(f"[{name}] version {version} refused ({kept}): {logs}") from None
+        self.say(f"[{name}] {new.name} healthy in {time.monotonic() - started:.1f} s; switching")
+        self.servers.switch(name, new, old)
+        image = image_tag(self.settings, name, version)
+        if wait_for_webserver and self.webserver.reachable():
+            try:
+                self.webserver.wait_for_image(name, image)
+            except WebserverError:
+                if old is not None:
+                    self.servers.switch(name, old, new)
+                self.servers.retire(new, timeout=1)
+                raise
+        if old is not None:
+            self.servers.retire(old)
+        self.state.record(name, version)
+        self.say(f"[{name}] serving {image} ({time.monotonic() - started:.1f} s from start to switch)")
+        return version
+
+    def rollback(self, name: str) -> str:
+        history = self.state.history(name)
+        serving = self.servers.serving(name)
+        current = version_of(serving) if serving else (history[-1] if history else None)
+        earlier = [v for v in history if v != current]
+        if not earlier:
+            raise DeployError(f"[{name}] no earlier version to roll back to (history: {history or 'empty'})")
+        target = earlier[-1]
+        self.say(f"[{name}] rolling back {current} -> {target}")
+        return self.deploy(name, version=target)
+
+    # --- the whole stack ----------------------------------------------------------------
+
+    def up(self) -> None:
+        locations = self.locations()  # a wrong declaration fails before anything starts
+        self.say(f"[up] building and creating the services of stack {self.settings.name}")
+        compose(self.settings, "up", "--no-start", "--build", capture=False)
+        self.publish_declaration(locations)
+        # Code servers load the instance: Postgres and its schema come first.
+        compose(self.settings, "up", "--detach", "--wait", "--wait-timeout", "300", "migrate", "docker-proxy", capture=False)
+        for name in locations:
+            self.deploy(name, wait_for_webserver=False)
+        self.say("[up] starting the services")
+        compose(self.settings, "up", "--detach", "--wait", "--wait-timeout", "420", capture=False)
+        report = collect_garbage(self.client, self.settings, self.webserver, list(locations))
+        self.say(report.describe())
+        self.say(f"The stack is up: {self.settings.webserver_url} ({len(locations)} code locations: {', '.join(locations)})")
+
+    def gc(self) -> None:
+        report = collect_garbage(self.client, self.settings, self.webserver, list(self.locations()))
+        self.say(report.describe())
+
+    def down(self, volumes: bool = False, images: bool = False) -> None:
+        removed = self.servers.remove_all()
+        self.say(f"[down] removed {removed} code server container(s)")
+        for container in self.client.containers.list(all=True, filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
+            container.remove(force=True)
+        args = ["down", "--remove-orphans", "--timeout", "20"] + (["--volumes"] if volumes else [])
+        compose(self.settings, *args, capture=False)
+        if volumes:
+            for volume in self.client.volumes.list(filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
+                volume.remove(force=True)
+        if images:
+            for image in self.client.images.list(filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
+                self.client.images.remove(image.id, force=True)

@@ -1,0 +1,31 @@
+"""A location's secrets: files in $STACK_SECRETS_DIR/<location>/, copied into the location's
+own volume (mounted read-only at /run/secrets in its code server and run containers only)."""
+
+import secrets as random_secrets
+from pathlib import Path
+
+from stackctl.code_server_spec import DAGSTER_UID
+from stackctl.declaration import Location
+from stackctl.state import DeployState
+
+
+def secret_files(location: Location, secrets_dir: Path, log=print) -> dict[str, bytes]:
+    """The location's secret files; one that is missing is created with a random value, so
+    a fresh clone comes up (said loudly: replace it for anything shared)."""
+    files = {}
+    for name in location.secrets:
+        path = secrets_dir / location.name / name
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(random_secrets.token_urlsafe(24))
+            path.chmod(0o600)
+            log(f"[{location.name}] secret {name} was missing: created {path} with a random value (replace it for production)")
+        files[name] = path.read_bytes()
+    return files
+
+
+def install_secrets(state: DeployState, location: Location, volume: str, secrets_dir: Path, log=print) -> None:
+    files = secret_files(location, secrets_dir, log)
+    if files:
+        # Owned by the dagster user and readable by it alone.
+        state.put(files, volume=volume, uid=DAGSTER_UID, gid=DAGSTER_UID, mode=0o400)

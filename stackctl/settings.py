@@ -1,0 +1,74 @@
+"""The stack's settings as docker compose reads them: `.env`, with the environment winning."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KEEP_IMAGES = 3
+
+
+class SettingError(RuntimeError):
+    """A setting is missing or invalid; the message names it and where to set it."""
+
+
+def load_environment(repo_root: Path = REPO_ROOT, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """`.env`'s values overlaid with the environment's, as compose interpolates them."""
+    values = {k: v for k, v in dotenv_values(repo_root / ".env").items() if v is not None}
+    values.update(os.environ if environ is None else environ)
+    return values
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    name: str
+    webserver_url: str
+    python_base_image: str
+    pip_install_args: str
+    dagster_image: str
+    secrets_dir: Path
+    keep_images: int
+    env: dict[str, str]
+
+    @property
+    def network(self) -> str:
+        return f"{self.name}-network"
+
+    @property
+    def state_volume(self) -> str:
+        """Holds the workspace as deployed, the proxy's run-image list and deploy history."""
+        return f"{self.name}-deploy"
+
+    def image_repository(self, location: str) -> str:
+        return f"{self.name}/{location}"
+
+    def secrets_volume(self, location: str) -> str:
+        return f"{self.name}-secrets-{location}"
+
+
+def _required(env: dict[str, str], key: str) -> str:
+    value = env.get(key, "").strip()
+    if not value:
+        raise SettingError(f"{key} is not set: set it in .env or the environment")
+    return value
+
+
+def load_settings(repo_root: Path = REPO_ROOT, environ: dict[str, str] | None = None) -> StackSettings:
+    env = load_environment(repo_root, environ)
+    keep = env.get("STACK_KEEP_IMAGES", "").strip() or str(DEFAULT_KEEP_IMAGES)
+    if not keep.isdigit() or int(keep) < 1:
+        raise SettingError(f'STACK_KEEP_IMAGES="{keep}" must be a whole number of at least 1')
+    port = _required(env, "DAGSTER_WEBSERVER_PORT")
+    secrets_dir = Path(env.get("STACK_SECRETS_DIR", "").strip() or "secrets")
+    return StackSettings(
+        name=_required(env, "STACK_NAME"),
+        webserver_url=env.get("STACK_URL", "").strip() or f"http://127.0.0.1:{port}",
+        python_base_image=_required(env, "PYTHON_BASE_IMAGE"),
+        pip_install_args=env.get("PIP_INSTALL_ARGS", ""),
+        dagster_image=_required(env, "DAGSTER_IMAGE"),
+        secrets_dir=secrets_dir if secrets_dir.is_absolute() else repo_root / secrets_dir,
+        keep_images=int(keep),
+        env=env,
+    )
