@@ -31,5 +31,7 @@ if ! diff <(manifest) "$dir/manifest.txt"; then
   echo "restored data differs from the backup's manifest (above): stack left stopped" >&2
   exit 1
 fi
-compose up --detach --wait
+# The rest of the stack, with every code location deployed from this checkout.
+bash scripts/venv.sh
+.venv/bin/python -m stackctl up
 echo "[restore] $dir -> $STACK_NAME in $(elapsed "$started") s; the manifest matches the backup's"

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     deploy.add_argument("location")
     rollback = commands.add_parser("rollback", help="return a location to its previous version")
     rollback.add_argument("location")
+    remove = commands.add_parser("remove", help="retire a location whose line left workspace.yaml")
+    remove.add_argument("location")
     commands.add_parser("gc", help="remove location images no run needs (the last STACK_KEEP_IMAGES stay)")
     versions = commands.add_parser("versions", help="a location's deployed versions, oldest first")
     versions.add_argument("location")
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             deployer.gc()
         elif args.command == "rollback":
             deployer.rollback(args.location)
+        elif args.command == "remove":
+            deployer.remove(args.location)
         elif args.command == "gc":
             deployer.gc()
         elif args.command == "versions":

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import yaml
 
-LOCATION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,38}$")
+# Matched with fullmatch: `$` would also accept a trailing newline.
+LOCATION_NAME = re.compile(r"[a-z][a-z0-9_]{0,38}")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SECRET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 GRPC_PORT = 4000
-_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 
 
 class DeclarationError(ValueError):
@@ -47,13 +50,18 @@ def declared_names(workspace_text: str) -> list[str]:
         document = yaml.safe_load(workspace_text) or {}
     except yaml.YAMLError as error:
         raise DeclarationError(f"workspace.yaml is not valid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise DeclarationError("workspace.yaml must be a mapping with a load_from list")
     names = []
-    for index, entry in enumerate(document.get("load_from") or [], start=1):
+    entries = document.get("load_from") or []
+    if not isinstance(entries, list):
+        raise DeclarationError("workspace.yaml: load_from must be a list of grpc_server entries")
+    for index, entry in enumerate(entries, start=1):
         server = (entry or {}).get("grpc_server") if isinstance(entry, dict) else None
         if not isinstance(server, dict):
             raise DeclarationError(f"workspace.yaml entry {index}: only grpc_server entries are served by the stack")
         name = str(server.get("location_name", ""))
-        if not LOCATION_NAME.match(name):
+        if not LOCATION_NAME.fullmatch(name):
             raise DeclarationError(
                 f"workspace.yaml entry {index}: location_name {name!r} must be lowercase letters, "
                 "digits and _ (it names user_code/<location>/, its image and its code server)"
@@ -75,9 +83,9 @@ def interpolate(value: str, env: dict[str, str]) -> str:
     """`${VAR}`, `${VAR:-default}` and `${VAR-default}` as compose reads them."""
 
     def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
+        name, operator, default = match.group(1), match.group(2), match.group(3)
         found = env.get(name)
-        if found is None or (found == "" and ":-" in match.group(0)):
+        if found is None or (found == "" and operator == ":-"):
             return default or ""
         return found
 
@@ -96,7 +104,8 @@ def read_location(root: Path, name: str, env: dict[str, str]) -> Location:
         document = tomllib.loads(pyproject.read_text())
     except tomllib.TOMLDecodeError as error:
         raise DeclarationError(f"location {name}: {pyproject.relative_to(root)}: {error}") from None
-    dg = document.get("tool", {}).get("dg", {})
+    tool = document.get("tool", {})
+    dg = tool.get("dg", {}) if isinstance(tool, dict) else {}
     if dg.get("directory_type") != "project" or "root_module" not in dg.get("project", {}):
         raise DeclarationError(
             f"location {name}: {pyproject.relative_to(root)} is not a dg project "
@@ -104,16 +113,21 @@ def read_location(root: Path, name: str, env: dict[str, str]) -> Location:
         )
     project = dg["project"]
     module = project.get("code_location_target_module") or f"{project['root_module']}.definitions"
-    stack = document.get("tool", {}).get("dagster-stack", {})
+    stack = tool.get("dagster-stack", {})
     raw_env = stack.get("env", {})
     secrets = stack.get("secrets", [])
     limits = stack.get("run_limits", {})
+    where = f"location {name}: [tool.dagster-stack]"
+    if not isinstance(raw_env, dict) or not isinstance(limits, dict):
+        raise DeclarationError(f"{where} env and run_limits must be tables, e.g. env = {{ KEY = \"value\" }}")
+    if not isinstance(secrets, list):
+        raise DeclarationError(f'{where} secrets must be a list of file names, e.g. secrets = ["api_token"]')
     for key in raw_env:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            raise DeclarationError(f"location {name}: env key {key!r} is not a variable name")
+        if not VARIABLE_NAME.fullmatch(key):
+            raise DeclarationError(f"{where} env key {key!r} is not a variable name")
     for secret in secrets:
-        if not re.match(r"^[A-Za-z0-9_.-]+$", str(secret)) or str(secret).startswith("."):
-            raise DeclarationError(f"location {name}: secret name {secret!r} must be a plain file name")
+        if not isinstance(secret, str) or not SECRET_NAME.fullmatch(secret):
+            raise DeclarationError(f"{where} secret name {secret!r} must be a plain file name")
     unknown = set(limits) - {"cpus", "memory"}
     if unknown:
         raise DeclarationError(f"location {name}: run_limits takes cpus and memory, not {sorted(unknown)}")

@@ -143,13 +143,24 @@ class Deployer:
             self.deploy(name, wait_for_webserver=False)
         self.say("[up] starting the services")
         compose(self.settings, "up", "--detach", "--wait", "--wait-timeout", "420", capture=False)
-        report = collect_garbage(self.client, self.settings, self.webserver, list(locations))
-        self.say(report.describe())
+        self.gc()
         self.say(f"The stack is up: {self.settings.webserver_url} ({len(locations)} code locations: {', '.join(locations)})")
 
     def gc(self) -> None:
-        report = collect_garbage(self.client, self.settings, self.webserver, list(self.locations()))
-        self.say(report.describe())
+        history = {name: self.state.history(name) for name in self.locations()}
+        self.say(collect_garbage(self.client, self.settings, self.webserver, history).describe())
+
+    def remove(self, name: str) -> None:
+        """Retires a location that is no longer in workspace.yaml: its code servers stop and
+        the webserver, daemon and proxy stop serving it. Its images stay until `gc`."""
+        locations = self.locations()
+        if name in locations:
+            raise DeployError(f"location {name} is still in workspace.yaml: remove its line first")
+        if self.publish_declaration(locations):
+            self.reload_services()
+        for container in self.servers.of_location(name):
+            self.servers.retire(container)
+        self.say(f"[{name}] removed from the stack")
 
     def down(self, volumes: bool = False, images: bool = False) -> None:
         removed = self.servers.remove_all()

@@ -33,19 +33,24 @@ def location_images(client: docker.DockerClient, settings: StackSettings, locati
             continue
         for tag in image.tags:
             if tag.startswith(settings.image_repository(location) + ":"):
-                found.append(ImageInfo(tag=tag, location=location, created=image.attrs["Created"]))
+                found.append(ImageInfo(tag=tag, location=location, version=tag.rsplit(":", 1)[1]))
     return found
 
 
-def collect_garbage(client: docker.DockerClient, settings: StackSettings, webserver: Webserver, locations: list[str]) -> GcReport:
-    images = location_images(client, settings, locations)
+def collect_garbage(
+    client: docker.DockerClient,
+    settings: StackSettings,
+    webserver: Webserver,
+    history: dict[str, list[str]],
+) -> GcReport:
+    images = location_images(client, settings, list(history))
     serving = {c.image.tags[0] for c in client.containers.list(filters={"label": f"{STACK_LABEL}={settings.name}"}) if c.image.tags}
     try:
         in_use = webserver.images_of_active_runs()
     except WebserverError as error:
         # Without the run list nothing can be known safe to remove.
         return GcReport(skipped=str(error))
-    remove = images_to_remove(images, serving, in_use, settings.keep_images)
+    remove = images_to_remove(images, history, serving, in_use, settings.keep_images)
     report = GcReport(kept=sorted({i.tag for i in images} - {i.tag for i in remove}))
     for image in remove:
         for container in client.containers.list(all=True, filters={"ancestor": image.tag, "status": "exited"}):

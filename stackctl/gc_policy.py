@@ -7,20 +7,23 @@ from dataclasses import dataclass
 class ImageInfo:
     tag: str
     location: str
-    created: str  # ISO time; sorts chronologically
+    version: str
 
 
-def images_to_remove(images: list[ImageInfo], serving: set[str], in_use: set[str], keep: int) -> list[ImageInfo]:
-    """Per location: the serving image, the `keep` newest and every image a queued or
-    running run refers to stay; the rest go."""
+def images_to_remove(
+    images: list[ImageInfo],
+    history: dict[str, list[str]],
+    serving: set[str],
+    in_use: set[str],
+    keep: int,
+) -> list[ImageInfo]:
+    """Per location, these stay: the serving image, the `keep` most recently deployed
+    versions (the rollback targets) and every image a queued or running run was submitted
+    with. The rest go, builds that were refused included."""
     removable = []
-    by_location: dict[str, list[ImageInfo]] = {}
     for image in images:
-        by_location.setdefault(image.location, []).append(image)
-    for location_images in by_location.values():
-        newest_first = sorted(location_images, key=lambda i: i.created, reverse=True)
-        for index, image in enumerate(newest_first):
-            if index < keep or image.tag in serving or image.tag in in_use:
-                continue
-            removable.append(image)
+        recent = history.get(image.location, [])[-keep:]
+        if image.tag in serving or image.tag in in_use or image.version in recent:
+            continue
+        removable.append(image)
     return removable

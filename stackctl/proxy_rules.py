@@ -12,7 +12,7 @@ def run_image_patterns(stack: str, locations: list[str]) -> str:
     location images with a content tag; a mutable tag such as `:latest` never matches."""
     lines = ["# Written by the deployer (stackctl) from workspace.yaml; one location per line."]
     for name in locations:
-        if not LOCATION_NAME.match(name):
+        if not LOCATION_NAME.fullmatch(name):
             raise ValueError(f"not a location name: {name!r}")
         lines.append(f'"Image": "{re.escape(stack)}/{name}:[0-9a-f]{{{VERSION_LENGTH}}}"')
     return "\n".join(lines) + "\n"

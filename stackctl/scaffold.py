@@ -54,7 +54,7 @@ run_limits = {{}}
 
 
 def scaffold(root: Path, name: str) -> Path:
-    if not LOCATION_NAME.match(name):
+    if not LOCATION_NAME.fullmatch(name):
         raise DeclarationError(f"{name!r}: a location name is lowercase letters, digits and _, starting with a letter")
     target = root / "user_code" / name
     if target.exists():

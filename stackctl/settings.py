@@ -1,6 +1,7 @@
 """The stack's settings as docker compose reads them: `.env`, with the environment winning."""
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def _required(env: dict[str, str], key: str) -> str:
 def load_settings(repo_root: Path = REPO_ROOT, environ: dict[str, str] | None = None) -> StackSettings:
     env = load_environment(repo_root, environ)
     keep = env.get("STACK_KEEP_IMAGES", "").strip() or str(DEFAULT_KEEP_IMAGES)
-    if not keep.isdigit() or int(keep) < 1:
+    if not re.fullmatch(r"[0-9]+", keep) or int(keep) < 1:
         raise SettingError(f'STACK_KEEP_IMAGES="{keep}" must be a whole number of at least 1')
     port = _required(env, "DAGSTER_WEBSERVER_PORT")
     secrets_dir = Path(env.get("STACK_SECRETS_DIR", "").strip() or "secrets")

@@ -1,16 +1,17 @@
 """A location image's version: a digest of everything its build reads, so the same inputs
-always give the same tag and any change gives a new one. Pure: files in, a string out."""
+always give the same tag and any change gives a new one. Pure: files in, a string out.
+
+The files are those Docker sends in the build context: `.dockerignore`'s patterns decide,
+read with pathspec, so the version follows exactly what the image is built from."""
 
 import hashlib
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-VERSION_LENGTH = 12
-# Never part of an image (see .dockerignore): tests, caches and local build output.
-_SKIPPED_PARTS = {"tests", "__pycache__", ".pytest_cache", ".venv", "build", "dist", ".ruff_cache"}
-_SKIPPED_SUFFIXES = (".pyc", ".egg-info")
+import pathspec
 
-# Inputs every location image is built from, beside the location's own folder.
+VERSION_LENGTH = 12
+
+# What Dockerfile_user_code copies from the build context, beside the location's folder.
 SHARED_INPUTS = (
     "Dockerfile_user_code",
     "dagster.yaml",
@@ -21,24 +22,30 @@ SHARED_INPUTS = (
 )
 
 
-def _skipped(relative: Path) -> bool:
-    return any(part in _SKIPPED_PARTS or part.endswith(_SKIPPED_SUFFIXES) for part in relative.parts)
-
-
-def _files(root: Path, entries: Iterable[str]) -> Iterator[Path]:
-    for entry in entries:
-        path = root / entry
-        if path.is_file():
-            yield path
+def dockerignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
+    """`.dockerignore` as a path matcher. Docker anchors every pattern at the context's root
+    (`tests` is ./tests only, `**/tests` is any); gitignore's syntax anchors a pattern with a
+    leading slash, so each is given one."""
+    ignore = root / ".dockerignore"
+    lines = ignore.read_text().splitlines() if ignore.is_file() else []
+    anchored = []
+    for line in (raw.strip() for raw in lines):
+        if not line or line.startswith("#"):
             continue
-        for found in sorted(path.rglob("*")):
-            if found.is_file() and not _skipped(found.relative_to(root)):
-                yield found
+        negated, pattern = line.startswith("!"), line.lstrip("!").lstrip("/")
+        anchored.append(("!" if negated else "") + "/" + pattern)
+    return pathspec.GitIgnoreSpec.from_lines(anchored)
 
 
 def build_inputs(root: Path, location: str) -> list[Path]:
-    """Every file the image of `location` is built from, in a stable order."""
-    return sorted(set(_files(root, [*SHARED_INPUTS, f"user_code/{location}"])))
+    """Every file of the build context the image of `location` is built from, sorted."""
+    spec = dockerignore_spec(root)
+    found: set[Path] = set()
+    for entry in (*SHARED_INPUTS, f"user_code/{location}"):
+        path = root / entry
+        candidates = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        found.update(p for p in candidates if not spec.match_file(p.relative_to(root).as_posix()))
+    return sorted(found)
 
 
 def content_version(root: Path, location: str, build_args: dict[str, str]) -> str:

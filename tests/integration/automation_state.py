@@ -16,21 +16,29 @@ INSTIGATORS = """
 """
 
 
-def _repository(stack: Stack) -> dict:
-    (repo,) = stack.graphql(INSTIGATORS)["repositoriesOrError"]["nodes"]
-    return repo
+def _repositories(stack: Stack) -> list[dict]:
+    return stack.graphql(INSTIGATORS)["repositoriesOrError"]["nodes"]
+
+
+def _repository_of(stack: Stack, name: str) -> dict:
+    """The repository (one per code location) that holds the schedule or sensor `name`."""
+    for repo in _repositories(stack):
+        if any(i["name"] == name for i in repo["schedules"] + repo["sensors"]):
+            return repo
+    raise AssertionError(f"no code location has a schedule or sensor named {name}")
 
 
 def stack_instigators(stack: Stack) -> dict[str, str]:
-    """Schedule and sensor name -> RUNNING or STOPPED."""
-    repo = _repository(stack)
-    states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
-    states |= {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
+    """Schedule and sensor name -> RUNNING or STOPPED, over every code location."""
+    states = {}
+    for repo in _repositories(stack):
+        states |= {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
+        states |= {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
     return states
 
 
 def set_instigator(stack: Stack, name: str, running: bool) -> None:
-    repo = _repository(stack)
+    repo = _repository_of(stack, name)
     location = repo["location"]["name"]
     kind = "schedule" if any(s["name"] == name for s in repo["schedules"]) else "sensor"
     state_id = next(

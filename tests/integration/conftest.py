@@ -1,6 +1,8 @@
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +30,8 @@ TEST_OVERRIDES = {
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     name = os.environ.get("FANOUT_TEST_STACK_NAME") or f"fanouttest-{uuid.uuid4().hex[:6]}"
-    live = Stack(name=name, port=free_port(), overrides=dict(TEST_OVERRIDES))
+    secrets_dir = Path(tempfile.mkdtemp(prefix=f"{name}-secrets-"))
+    live = Stack(name=name, port=free_port(), secrets_dir=secrets_dir, overrides=dict(TEST_OVERRIDES))
     try:
         seconds = live.up()
     except Exception as error:

@@ -1,10 +1,12 @@
-"""A live Compose stack under its own project name, driven the way a user drives it:
-`docker compose` for the services, GraphQL for Dagster, the Docker API for containers."""
+"""A live stack under its own name, driven the way a user drives it: the deployer
+(`python -m stackctl`, what scripts/up.sh and scripts/deploy.sh run) and `docker compose` for
+the services, GraphQL for Dagster, the Docker API for containers."""
 
 import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +14,13 @@ from typing import Any
 
 import docker
 import requests
+from docker.models.containers import Container
 from dagster_graphql import DagsterGraphQLClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 STACK_LABEL = "dagster-fanout/stack"
+LOCATIONS = ("fanout", "warehouse")
 
 
 def free_port() -> int:
@@ -29,6 +33,7 @@ def free_port() -> int:
 class Stack:
     name: str
     port: int
+    secrets_dir: Path
     overrides: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -39,8 +44,9 @@ class Stack:
             "DAGSTER_WEBSERVER_PORT": str(self.port),
             # Own image tags, so a test build never retags the images of a stack the user runs.
             "DAGSTER_IMAGE": f"{self.name}/dagster:test",
-            "USER_CODE_IMAGE": f"{self.name}/user-code:test",
             "DOCKER_PROXY_IMAGE": f"{self.name}/docker-proxy:test",
+            # The locations' secret files: the deployer creates random ones where missing.
+            "STACK_SECRETS_DIR": str(self.secrets_dir),
             **self.overrides,
         }
 
@@ -63,25 +69,41 @@ class Stack:
             )
         return result.stdout
 
+    def stackctl(
+        self, *args: str, root: Path = REPO_ROOT, timeout: float = 900, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """`python -m stackctl ARGS` from `root` (a checkout: the repository or a copy)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "stackctl", *args],
+            cwd=root,
+            env={**self.env, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"stackctl {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
     def up(self) -> float:
         started = time.monotonic()
-        self.compose("up", "--detach", "--build", "--wait", "--wait-timeout", "420", timeout=900)
+        self.stackctl("up", timeout=1200)
         return time.monotonic() - started
 
     def down(self) -> None:
-        # Run containers are not compose services: remove them first, or their network
-        # endpoints keep `compose down` from removing the network.
-        client = docker.from_env()
-        for container in client.containers.list(
-            all=True, filters={"label": f"{STACK_LABEL}={self.name}"}
-        ):
-            container.remove(force=True)
-        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", check=False)
+        self.stackctl("down", "--volumes", "--images", timeout=300, check=False)
 
     def diagnostics(self) -> str:
         ps = self.compose("ps", "--all", check=False)
         logs = self.compose("logs", "--no-color", "--tail", "150", check=False)
-        return f"--- docker compose ps\n{ps}\n--- docker compose logs\n{logs}"
+        servers = []
+        for container in self.code_servers():
+            tail = container.logs(tail=60).decode(errors="replace")
+            servers.append(f"--- {container.name} ({container.status})\n{tail}")
+        return f"--- docker compose ps\n{ps}\n--- docker compose logs\n{logs}\n" + "\n".join(servers)
 
     @property
     def base_url(self) -> str:
@@ -212,6 +234,21 @@ class Stack:
         return docker.from_env().containers.list(
             all=True, filters={"label": f"dagster/run_id={run_id}"}, ignore_removed=True
         )
+
+    def code_servers(self, location: str | None = None) -> list[Container]:
+        labels = [f"{STACK_LABEL}={self.name}", "dagster-fanout/role=code-server"]
+        if location:
+            labels.append(f"dagster-fanout/location={location}")
+        return docker.from_env().containers.list(all=True, filters={"label": labels})
+
+    def code_server(self, location: str = "fanout") -> Container:
+        """The running code server of `location` (the one serving it)."""
+        running = [c for c in self.code_servers(location) if c.status == "running"]
+        assert len(running) == 1, f"{location}: {len(running)} running code servers"
+        return running[0]
+
+    def serving_image(self, location: str) -> str:
+        return self.code_server(location).attrs["Config"]["Image"]
 
     def service_container(self, service: str) -> Any:
         containers = docker.from_env().containers.list(

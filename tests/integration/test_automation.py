@@ -22,12 +22,12 @@ def test_sensor_starts_a_run_for_a_new_records_file(stack: Stack) -> None:
     name = f"batch-{uuid.uuid4().hex[:8]}.json"
     records = [{"id": f"order/{n}", "units": 10 + n} for n in range(3)]
     # Written the way an upstream system would: into the stack's data volume.
-    stack.compose(
-        "exec", "-T", "user_code", "sh", "-c",
-        f"cat > /opt/dagster/data/incoming/.{name}.tmp && "
-        f"mv /opt/dagster/data/incoming/.{name}.tmp /opt/dagster/data/incoming/{name}",
-        stdin=json.dumps(records),
-    )
+    incoming = "/opt/dagster/data/incoming"
+    exit_code, output = stack.code_server("fanout").exec_run(
+        ["sh", "-c", f'printf %s "$0" > {incoming}/.{name}.tmp && mv {incoming}/.{name}.tmp {incoming}/{name}',
+         json.dumps(records)]
+    )  # fmt: skip
+    assert exit_code == 0, output
     run_id = stack.wait_for_tagged_run("dagster/sensor_name", "records_file_sensor", timeout=120)
     status = stack.wait_for_run(run_id, timeout=300)
     assert status == "SUCCESS", stack.failure_messages(run_id)

@@ -44,15 +44,20 @@ def _assert_in_own_limited_container(stack: Stack, run_id: str) -> str:
     assert host["MemorySwap"] == expected["memswap_limit"]
     assert host["PidsLimit"] == expected["pids_limit"]
     assert f"{stack.name}-network" in attrs["NetworkSettings"]["Networks"]
-    assert attrs["Config"]["Image"] == stack.env["USER_CODE_IMAGE"]
+    # The image of the location's code server when the run was submitted, as its tag says.
+    assert attrs["Config"]["Image"] == _run_tags(stack, run_id)["stack/image"]
+    assert attrs["Config"]["Image"].startswith(f"{stack.name}/fanout:")
     assert attrs["Config"]["User"] == "10001:10001", "run containers must not run as root"
     return container.id
 
 
 def test_services_are_healthy_and_daemon_reports_healthy(stack: Stack) -> None:
-    for service in ("postgres", "user_code", "webserver", "daemon"):
+    for service in ("postgres", "webserver", "daemon", "docker-proxy"):
         state = stack.service_container(service).attrs["State"]
         assert state["Health"]["Status"] == "healthy", service
+    for location in ("fanout", "warehouse"):
+        state = stack.code_server(location).attrs["State"]
+        assert state["Health"]["Status"] == "healthy", location
     data = stack.graphql(
         "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
     )
@@ -67,8 +72,9 @@ def test_ui_lists_fanout_assets_and_jobs(stack: Stack) -> None:
         """{ repositoriesOrError { ... on RepositoryConnection { nodes {
              location { name } jobs { name } assetNodes { assetKey { path } } } } } }"""
     )
-    (repo,) = data["repositoriesOrError"]["nodes"]
-    assert repo["location"]["name"] == "fanout"
+    repos = {repo["location"]["name"]: repo for repo in data["repositoriesOrError"]["nodes"]}
+    assert set(repos) == {"fanout", "warehouse"}
+    repo = repos["fanout"]
     assert EXPECTED_JOBS <= {job["name"] for job in repo["jobs"]}
     assert EXPECTED_ASSETS == {"/".join(a["assetKey"]["path"]) for a in repo["assetNodes"]}
 

@@ -39,7 +39,10 @@ def _state(stack: Stack, run_ids: list[str]) -> dict:
 
 @pytest.fixture
 def restored_stack(stack: Stack) -> Iterator[Stack]:
-    fresh = Stack(name=f"{stack.name}-restored", port=free_port(), overrides=stack.overrides)
+    fresh = Stack(
+        name=f"{stack.name}-restored", port=free_port(), secrets_dir=stack.secrets_dir,
+        overrides=stack.overrides,
+    )
     try:
         yield fresh
     finally:
@@ -87,6 +90,8 @@ def test_backup_restores_into_a_fresh_stack_identically(
     assert after["runs"] == before["runs"]
     assert after["assets"] == before["assets"]
     assert after["automation"] == before["automation"]
-    assert after["automation"] == {"fanout_schedule": "STOPPED", "records_file_sensor": "STOPPED"}
+    assert after["automation"] == {
+        "fanout_schedule": "STOPPED", "records_file_sensor": "STOPPED", "warehouse_daily": "STOPPED"
+    }
     set_instigator(stack, "records_file_sensor", running=True)
     set_instigator(stack, "fanout_schedule", running=True)

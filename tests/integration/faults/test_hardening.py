@@ -60,15 +60,19 @@ def test_run_containers_are_hardened_and_hold_no_password(
     )
 
 
-def test_code_server_is_hardened_and_holds_no_password(stack: Stack) -> None:
-    _assert_hardened(stack.service_container("user_code").attrs, _password(stack), "code server")
+def test_code_servers_are_hardened_and_hold_no_password(stack: Stack) -> None:
+    for location in ("fanout", "warehouse"):
+        _assert_hardened(stack.code_server(location).attrs, _password(stack), f"{location} code server")
 
 
 def test_no_container_of_the_stack_shows_the_password(stack: Stack) -> None:
     password = _password(stack)
-    for service in ("postgres", "user_code", "webserver", "daemon", "docker-proxy"):
+    for service in ("postgres", "webserver", "daemon", "docker-proxy"):
         attrs = stack.service_container(service).attrs
         assert password not in json.dumps(attrs), f"{service}: password visible in docker inspect"
+    for location in ("fanout", "warehouse"):
+        attrs = stack.code_server(location).attrs
+        assert password not in json.dumps(attrs), f"{location}: password visible in docker inspect"
 
 
 def test_only_the_proxy_holds_the_docker_socket(stack: Stack) -> None:
@@ -89,6 +93,8 @@ PROBE = textwrap.dedent(
     base = "http://docker-proxy:2375/v1.41"
     client = docker.from_env()
     stack, image = os.environ["STACK_NAME"], os.environ["RUN_IMAGE"]
+    other, service_image = os.environ["OTHER_LOCATION_IMAGE"], os.environ["SERVICE_IMAGE"]
+    warehouse_secrets = {f"{stack}-secrets-warehouse": {"bind": "/run/secrets", "mode": "ro"}}
     result = {}
 
     def status(name, call):
@@ -117,6 +123,15 @@ PROBE = textwrap.dedent(
     status("GET /containers/json of this stack (allowed)", lambda: client.containers.list(
         all=True, filters={"label": f"dagster-fanout/stack={stack}"}))
     status("POST /containers/create hardened run container (allowed)", create_and_remove)
+    status("POST /containers/create another declared location's image (allowed)",
+           lambda: create_and_remove(image=other))
+    status("POST /containers/create a location's image with its own secrets (allowed)",
+           lambda: create_and_remove(image=other, volumes=warehouse_secrets))
+    status("create: another location's secrets volume", lambda: create_and_remove(volumes=warehouse_secrets))
+    status("create: an undeclared location's image",
+           lambda: create_and_remove(image=f"{stack}/undeclared:0123456789ab"))
+    status("create: a location image by a mutable tag", lambda: create_and_remove(image=f"{stack}/fanout:latest"))
+    status("create: the Dagster services' image", lambda: create_and_remove(image=service_image))
     status("GET /images/json", client.images.list)
     status("POST /volumes/create", lambda: client.volumes.create(f"{stack}-probe"))
     status("GET /info", client.info)
@@ -158,7 +173,11 @@ def test_the_docker_proxy_refuses_everything_but_the_launchers_container_calls(
     daemon = stack.service_container("daemon")
     exit_code, output = daemon.exec_run(
         ["python3", "-c", PROBE],
-        environment={"RUN_IMAGE": stack.env["USER_CODE_IMAGE"]},
+        environment={
+            "RUN_IMAGE": stack.serving_image("fanout"),
+            "OTHER_LOCATION_IMAGE": stack.serving_image("warehouse"),
+            "SERVICE_IMAGE": stack.env["DAGSTER_IMAGE"],
+        },
     )
     assert exit_code == 0, output.decode()
     result = json.loads(output.decode().strip().splitlines()[-1])
@@ -173,7 +192,7 @@ def test_the_docker_proxy_refuses_everything_but_the_launchers_container_calls(
 
 def test_run_containers_cannot_reach_the_proxy(stack: Stack) -> None:
     """The code server sits on the network run containers use; the proxy is not on it."""
-    exit_code, output = stack.service_container("user_code").exec_run(
+    exit_code, output = stack.code_server("fanout").exec_run(
         ["python3", "-c",
          "import socket\n"
          "try:\n    socket.create_connection(('docker-proxy', 2375), timeout=3)\n"

@@ -100,8 +100,8 @@ def user_code_image_missing(stack: Stack) -> Iterator[str]:
     """The run image's tag removed for the test (a second tag keeps the image, which the
     running code server uses), and put back afterwards."""
     client = docker.from_env()
-    tag = stack.env["USER_CODE_IMAGE"]
-    keep = f"{stack.name}/user-code:kept-during-fault-test"
+    tag = stack.serving_image("fanout")
+    keep = f"{stack.name}/fanout:kept-during-fault-test"
     image = client.images.get(tag)
     image.tag(keep)
     client.images.remove(tag)

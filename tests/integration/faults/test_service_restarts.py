@@ -5,7 +5,7 @@ sees an error once the service is back. Each test prints how long recovery took.
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tests.integration.faults.burst import times_launched
 from tests.integration.faults.deaths import TRIVIAL, wait_for_status
@@ -47,6 +47,11 @@ def _outcome(stack: Stack, run_id: str, timeout: float = 300) -> str:
         time.sleep(1)
     retried = _outcome(stack, retries[0], timeout)
     return "SUCCESS after a retry" if retried.startswith("SUCCESS") else retried
+
+
+def _assert_healthy(container: Any) -> None:
+    container.reload()
+    assert container.attrs["State"]["Health"]["Status"] == "healthy"
 
 
 def _wait_healthy(stack: Stack, service: str, timeout: float = 180) -> float:
@@ -114,8 +119,10 @@ def test_code_server_restart_during_a_run(stack: Stack) -> None:
     run_id = stack.launch("chunked_work_job", SECONDS_20)
     wait_for_status(stack, run_id, "STARTED")
     restarted = time.monotonic()
-    stack.compose("restart", "user_code")
-    _wait_healthy(stack, "user_code")
+    stack.code_server("fanout").restart(timeout=20)
+    _until(
+        lambda: _assert_healthy(stack.code_server("fanout")), 180, "fanout code server healthy"
+    )
     # The webserver reconnects to the code server on its own; the next launch works.
     next_run, _ = _until(
         lambda: stack.launch("chunked_work_job", TRIVIAL), 120, "launch after code server restart"

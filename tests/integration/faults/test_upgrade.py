@@ -1,6 +1,6 @@
-"""Upgrade with data kept: `docker compose down` (volumes kept), a rebuild, `docker compose
-up`. The one-shot migrate service runs on the existing database, and every run, event,
-materialization, schedule state and volume file is still there."""
+"""Upgrade with data kept: `scripts/down.sh` (volumes kept), then `scripts/up.sh` (a rebuild
+and every location deployed). The one-shot migrate service runs on the existing database, and
+every run, event, materialization, schedule state and volume file is still there."""
 
 import subprocess
 import time
@@ -33,8 +33,8 @@ def test_down_rebuild_up_keeps_all_history(stack: Stack) -> None:
     before = stack_manifest(stack)
 
     started = time.monotonic()
-    stack.compose("down", "--timeout", "20")
-    stack.compose("up", "--detach", "--build", "--wait", "--wait-timeout", "420", timeout=900)
+    stack.stackctl("down")
+    stack.stackctl("up", timeout=1200)
     upgrade_s = time.monotonic() - started
     migrate = stack.compose("ps", "--all", "--format", "{{.Service}} {{.State}} {{.ExitCode}}")
     assert "migrate exited 0" in migrate, migrate

@@ -20,8 +20,8 @@ RUN_STATUS = re.compile(r"^(Queued|Not started|Starting|Started|Success|Failure|
 # --- launchpad -----------------------------------------------------------------------------
 
 
-def open_launchpad(page: Page, job: str) -> None:
-    page.goto(f"/locations/fanout/jobs/{job}/playground")
+def open_launchpad(page: Page, job: str, location: str = "fanout") -> None:
+    page.goto(f"/locations/{location}/jobs/{job}/playground")
     expect(page.get_by_role("button", name="Launch Run")).to_be_visible()
 
 

@@ -1,0 +1,265 @@
+"""Code locations as the unit of deployment, on the live stack: each location runs in its
+own versioned image with its own settings and secrets; a redeploy switches a location with
+no downtime while queued and running runs keep their image; a version that does not load is
+refused; rollback and image garbage collection; a scaffolded location deploys and runs."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.integration.faults.deaths import TRIVIAL, wait_for_status
+from tests.integration.stack import REPO_ROOT, Stack
+
+LONG_HEAVY = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 45.0}}}}
+HEAVY = {"fanout/size": "heavy"}  # one heavy run at a time: a second one stays QUEUED
+MARKER_ASSET = '''import dagster as dg
+
+
+@dg.asset
+def deploy_marker() -> None:
+    """Only in the redeployed version."""
+'''
+WORKSPACE = """{ workspaceOrError { ... on Workspace { locationEntries {
+    name loadStatus locationOrLoadError { __typename } } } } }"""
+ASSET_KEYS = "{ assetNodes { assetKey { path } } }"
+
+
+def _copy_checkout(target: Path) -> Path:
+    """A second checkout of this repository, as a developer's working tree would be."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    wheelhouse = REPO_ROOT / "registryless" / "wheelhouse"
+    if wheelhouse.is_dir():
+        shutil.copytree(wheelhouse, target / "registryless" / "wheelhouse", dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _copy_checkout(tmp_path_factory.mktemp("checkout"))
+
+
+@dataclass
+class AvailabilitySampler:
+    """Asks the webserver once a second whether every location is loaded."""
+
+    stack: Stack
+    samples: list[tuple[float, dict[str, str]]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                entries = self.stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+                state = {
+                    e["name"]: f"{e['loadStatus']}/{(e['locationOrLoadError'] or {}).get('__typename')}"
+                    for e in entries
+                }
+                self.samples.append((time.monotonic(), state))
+            except Exception as error:  # a refused or failed request is what is measured
+                self.failures.append(repr(error))
+            self._stop.wait(1.0)
+
+    def __enter__(self) -> "AvailabilitySampler":
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def unavailable(self, location: str) -> list[dict[str, str]]:
+        return [s for _, s in self.samples if s.get(location) != "LOADED/RepositoryLocation"]
+
+
+def _asset_keys(stack: Stack) -> set[str]:
+    return {"/".join(a["assetKey"]["path"]) for a in stack.graphql(ASSET_KEYS)["assetNodes"]}
+
+
+def _image_exists(tag: str) -> bool:
+    try:
+        docker.from_env().images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def test_each_location_runs_in_its_own_image_with_its_own_settings(stack: Stack) -> None:
+    warehouse_image = stack.serving_image("warehouse")
+    fanout_image = stack.serving_image("fanout")
+    assert warehouse_image.startswith(f"{stack.name}/warehouse:")
+    assert fanout_image.startswith(f"{stack.name}/fanout:")
+    # The warehouse's own dependency is in its image only.
+    assert stack.code_server("warehouse").exec_run(["python3", "-c", "import duckdb"]).exit_code == 0
+    assert stack.code_server("fanout").exec_run(["python3", "-c", "import duckdb"]).exit_code != 0
+
+    run_id = stack.launch("warehouse_job")
+    assert stack.wait_for_run(run_id, timeout=180) == "SUCCESS", stack.failure_messages(run_id)
+    tags = stack.run_tags(run_id)
+    assert tags["stack/image"] == warehouse_image
+    assert tags["stack/code-version"] == warehouse_image.rsplit(":", 1)[1]
+    assert tags["stack/location"] == "warehouse"
+    (container,) = stack.run_containers(run_id)
+    attrs = container.attrs
+    assert attrs["Config"]["Image"] == warehouse_image
+    # The location's default limits (pyproject: 1 CPU, 512m), within the operator's maximums.
+    assert attrs["HostConfig"]["Memory"] == 512 * 1024**2
+    assert attrs["HostConfig"]["NanoCpus"] == 1_000_000_000
+    env = dict(item.split("=", 1) for item in attrs["Config"]["Env"])
+    # The location's variables (pyproject's default here), and no other location's.
+    assert env["WAREHOUSE_REGION"] == "local"
+    assert "FANOUT_SCHEDULE_CRON" not in env
+
+    # The secret reached the run as a file: its fingerprint is in the asset's metadata.
+    token = (stack.secrets_dir / "warehouse" / "api_token").read_text().strip()
+    data = stack.graphql(
+        """{ assetOrError(assetKey: {path: ["daily_revenue"]}) { ... on Asset {
+             assetMaterializations(limit: 1) { runId metadataEntries { label
+               ... on TextMetadataEntry { text } } } } } }"""
+    )
+    (materialization,) = data["assetOrError"]["assetMaterializations"]
+    assert materialization["runId"] == run_id
+    entries = {e["label"]: e.get("text") for e in materialization["metadataEntries"]}
+    assert entries["api_token_fingerprint"] == hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def test_a_tag_above_the_operators_maximum_is_still_clamped(stack: Stack) -> None:
+    run_id = stack.launch("warehouse_job", tags={"limits/memory": "64g"})
+    assert stack.wait_for_run(run_id, timeout=180) == "SUCCESS", stack.failure_messages(run_id)
+    (container,) = stack.run_containers(run_id)
+    assert container.attrs["HostConfig"]["Memory"] == 4 * 1024**3  # RUN_MAX_MEMORY of the test stack
+
+
+def test_secrets_are_files_of_their_own_location_only(stack: Stack) -> None:
+    token = (stack.secrets_dir / "warehouse" / "api_token").read_text().strip()
+    client = docker.from_env()
+    for container in client.containers.list(all=True, filters={"label": f"dagster-fanout/stack={stack.name}"}):
+        assert token not in str(container.attrs), f"{container.name}: the secret is visible in docker inspect"
+    read = ["sh", "-c", "cat /run/secrets/api_token"]
+    assert stack.code_server("warehouse").exec_run(read).output.decode().strip() == token
+    assert stack.code_server("fanout").exec_run(read).exit_code != 0
+
+
+def test_redeploy_switches_with_no_downtime_and_runs_keep_their_image(
+    stack: Stack, checkout: Path
+) -> None:
+    old_image = stack.serving_image("fanout")
+    in_flight = stack.launch("chunked_work_job", LONG_HEAVY, tags=HEAVY)
+    wait_for_status(stack, in_flight, "STARTED")
+    queued = stack.launch("chunked_work_job", TRIVIAL, tags=HEAVY)
+    time.sleep(3)
+    assert stack.client.get_run_status(queued).value == "QUEUED"
+
+    (checkout / "user_code/fanout/src/fanout/defs/deploy_marker.py").write_text(MARKER_ASSET)
+    started = time.monotonic()
+    with AvailabilitySampler(stack) as sampler:
+        result = stack.stackctl("deploy", "fanout", root=checkout)
+        deploy_s = time.monotonic() - started
+        time.sleep(3)
+    new_image = stack.serving_image("fanout")
+    print(
+        f"\n[deploy] fanout {old_image} -> {new_image} in {deploy_s:.1f} s; {len(sampler.samples)} "
+        f"availability samples, {len(sampler.failures)} failed requests\n{result.stdout}"
+    )
+    assert new_image != old_image and new_image.startswith(f"{stack.name}/fanout:")
+    assert not sampler.failures, sampler.failures
+    assert len(sampler.samples) >= int(deploy_s) - 1
+    for location in ("fanout", "warehouse"):
+        assert not sampler.unavailable(location), (location, sampler.unavailable(location))
+    assert "deploy_marker" in _asset_keys(stack)
+    assert len(stack.code_servers("fanout")) == 1, "the old code server was not retired"
+
+    # Images a queued or running run refers to survive garbage collection.
+    gc = stack.stackctl("gc", root=checkout)
+    assert _image_exists(old_image), gc.stdout
+
+    for run_id in (in_flight, queued):
+        assert stack.wait_for_run(run_id, timeout=300) == "SUCCESS", stack.failure_messages(run_id)
+        assert stack.run_tags(run_id)["stack/image"] == old_image
+        (container,) = stack.run_containers(run_id)
+        assert container.attrs["Config"]["Image"] == old_image
+    fresh = stack.launch("chunked_work_job", TRIVIAL)
+    assert stack.wait_for_run(fresh) == "SUCCESS", stack.failure_messages(fresh)
+    assert stack.run_tags(fresh)["stack/image"] == new_image
+
+
+def test_a_version_that_does_not_load_is_refused(stack: Stack, checkout: Path) -> None:
+    serving = stack.serving_image("fanout")
+    broken = checkout / "user_code/fanout/src/fanout/defs/broken_on_purpose.py"
+    broken.write_text("import a_module_that_is_not_installed\n")
+    try:
+        started = time.monotonic()
+        result = stack.stackctl("deploy", "fanout", root=checkout, check=False)
+        refused_s = time.monotonic() - started
+    finally:
+        broken.unlink()
+    print(f"\n[deploy] broken version refused in {refused_s:.1f} s:\n{result.stderr[-600:]}")
+    assert result.returncode != 0
+    assert "refused" in result.stderr
+    assert "No module named 'a_module_that_is_not_installed'" in result.stderr
+    assert stack.serving_image("fanout") == serving
+    assert len(stack.code_servers("fanout")) == 1
+    entries = stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+    assert {e["name"]: e["loadStatus"] for e in entries}["fanout"] == "LOADED"
+
+
+def test_rollback_returns_to_the_previous_version_and_gc_keeps_the_last_n(
+    stack: Stack, checkout: Path
+) -> None:
+    marker_image = stack.serving_image("fanout")
+    stack.stackctl("rollback", "fanout")
+    previous = stack.serving_image("fanout")
+    assert previous != marker_image
+    assert "deploy_marker" not in _asset_keys(stack)
+    versions = stack.stackctl("versions", "fanout").stdout.split()
+    assert versions[-2:] == [marker_image.rsplit(":", 1)[1], previous.rsplit(":", 1)[1]]
+
+    # Keep one: the serving version stays; the rolled-back one and the refused build go.
+    stack.overrides["STACK_KEEP_IMAGES"] = "1"
+    try:
+        report = stack.stackctl("gc").stdout
+    finally:
+        del stack.overrides["STACK_KEEP_IMAGES"]
+    print(f"\n[deploy] {report.strip()}")
+    assert "removed" in report and marker_image in report
+    assert not _image_exists(marker_image)
+    assert _image_exists(previous)
+    assert _image_exists(stack.serving_image("warehouse"))
+
+
+def test_a_scaffolded_location_deploys_and_runs(stack: Stack, checkout: Path) -> None:
+    scaffold = subprocess.run(
+        [sys.executable, "-m", "stackctl.scaffold", "team_demo"],
+        cwd=checkout, env={**stack.env, "PYTHONPATH": str(checkout)}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert scaffold.returncode == 0, scaffold.stderr
+    try:
+        stack.stackctl("deploy", "team_demo", root=checkout)
+        assert stack.serving_image("team_demo").startswith(f"{stack.name}/team_demo:")
+        run_id = stack.launch("team_demo_hello_job")
+        assert stack.wait_for_run(run_id, timeout=180) == "SUCCESS", stack.failure_messages(run_id)
+        assert stack.run_tags(run_id)["stack/image"] == stack.serving_image("team_demo")
+    finally:
+        # Back to the repository's declaration: the location leaves the stack.
+        stack.stackctl("remove", "team_demo")
+    assert stack.code_servers("team_demo") == []
+    entries = stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+    assert {e["name"] for e in entries} == {"fanout", "warehouse"}
