@@ -9,8 +9,10 @@ dest=registryless/wheelhouse
 mkdir -p "$dest"
 locations=$(mktemp)
 trap 'rm -f "$locations"' EXIT
-python3 registryless/location_requirements.py . > "$locations"
-python3 -m pip download --quiet --disable-pip-version-check \
+# The stack's venv has pip; Debian's python3 may not.
+python=python3; [ -x .venv/bin/python ] && python=.venv/bin/python
+"$python" registryless/location_requirements.py . > "$locations"
+"$python" -m pip download --quiet --disable-pip-version-check \
   --only-binary=:all: --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
   --python-version 3.11 --implementation cp --abi cp311 \
   -d "$dest" -c requirements/constraints.txt \

@@ -7,12 +7,14 @@
 #   scripts/deploy.sh --gc                remove images no run needs (the last STACK_KEEP_IMAGES stay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/venv.sh >&2
-if [ -f registryless/images.env ] && ! docker image inspect python:3.11-slim-bookworm >/dev/null 2>&1; then
-  set -a; . registryless/images.env; set +a
-fi
 case "${1:-}" in
   "") echo "usage: scripts/deploy.sh LOCATION | --rollback LOCATION | --gc" >&2; exit 2 ;;
+esac
+. scripts/lib/provision.sh
+bash scripts/venv.sh >&2
+provision_engine
+provision_images
+case "$1" in
   --rollback) exec .venv/bin/python -m stackctl rollback "${2:?usage: scripts/deploy.sh --rollback LOCATION}" ;;
   --gc) exec .venv/bin/python -m stackctl gc ;;
   *) exec .venv/bin/python -m stackctl deploy "$1" ;;

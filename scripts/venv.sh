@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 venv=.venv
+# Tests that run the scripts from a copy of the checkout share the repository's venv as it is.
+if [ -n "${STACK_VENV_FROZEN:-}" ] && [ -x "$venv/bin/python" ]; then
+  exit 0
+fi
 stamp=$venv/.requirements.sha256
 locations=(user_code/*/pyproject.toml)
 want=$(cat requirements/constraints.txt requirements/*.in "${locations[@]}" | sha256sum | cut -d' ' -f1)

@@ -1,5 +1,6 @@
 """The stack's deploy commands: up, deploy, rollback, gc, down."""
 
+import socket
 import time
 from dataclasses import dataclass
 
@@ -132,8 +133,25 @@ class Deployer:
 
     # --- the whole stack ----------------------------------------------------------------
 
+    def check_port_free(self) -> None:
+        """The webserver's host port: free, or held by this stack's own webserver."""
+        bind = self.settings.env.get("DAGSTER_WEBSERVER_BIND") or "127.0.0.1"
+        port = int(self.settings.env.get("DAGSTER_WEBSERVER_PORT") or 3000)
+        if service_container_id(self.settings, "webserver"):
+            return
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((bind, port))
+            except OSError as error:
+                raise DeployError(
+                    f"port {port} on {bind} is taken by another process ({error.strerror}): "
+                    "stop it, or set DAGSTER_WEBSERVER_PORT to a free port in .env or the environment"
+                ) from None
+
     def up(self) -> None:
         locations = self.locations()  # a wrong declaration fails before anything starts
+        self.check_port_free()
         self.say(f"[up] building and creating the services of stack {self.settings.name}")
         compose(self.settings, "up", "--no-start", "--build", capture=False)
         self.publish_declaration(locations)

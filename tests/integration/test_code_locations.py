@@ -19,7 +19,7 @@ import pytest
 from tests.integration.faults.deaths import TRIVIAL, wait_for_status
 from tests.integration.stack import REPO_ROOT, Stack
 
-LONG_HEAVY = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 45.0}}}}
+LONG_HEAVY = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 75.0}}}}
 HEAVY = {"fanout/size": "heavy"}  # one heavy run at a time: a second one stays QUEUED
 MARKER_ASSET = '''import dagster as dg
 
@@ -57,16 +57,22 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @dataclass
 class AvailabilitySampler:
-    """Asks the webserver once a second whether every location is loaded."""
+    """Asks the webserver once a second whether every location is loaded, and launches a
+    run of `launch_job` every few samples to show that location stays launchable."""
 
     stack: Stack
+    launch_job: str
+    launch_every: int = 4
     samples: list[tuple[float, dict[str, str]]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    launched: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if len(self.samples) % self.launch_every == 0:
+                    self.launched.append(self.stack.launch(self.launch_job))
                 entries = self.stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
                 state = {
                     e["name"]: f"{e['loadStatus']}/{(e['locationOrLoadError'] or {}).get('__typename')}"
@@ -88,6 +94,16 @@ class AvailabilitySampler:
 
     def unavailable(self, location: str) -> list[dict[str, str]]:
         return [s for _, s in self.samples if s.get(location) != "LOADED/RepositoryLocation"]
+
+
+def _location_images(stack: Stack) -> dict[str, str]:
+    data = stack.graphql(
+        "{ workspaceOrError { ... on Workspace { locationEntries { name displayMetadata { key value } } } } }"
+    )
+    return {
+        entry["name"]: {m["key"]: m["value"] for m in entry["displayMetadata"]}.get("image", "")
+        for entry in data["workspaceOrError"]["locationEntries"]
+    }
 
 
 def _asset_keys(stack: Stack) -> set[str]:
@@ -170,14 +186,24 @@ def test_redeploy_switches_with_no_downtime_and_runs_keep_their_image(
 
     (checkout / "user_code/fanout/src/fanout/defs/deploy_marker.py").write_text(MARKER_ASSET)
     started = time.monotonic()
-    with AvailabilitySampler(stack) as sampler:
+    with AvailabilitySampler(stack, launch_job="warehouse_job") as sampler:
         result = stack.stackctl("deploy", "fanout", root=checkout)
         deploy_s = time.monotonic() - started
         time.sleep(3)
     new_image = stack.serving_image("fanout")
+    # Keeping only the newest version, the old image still survives garbage collection:
+    # a queued and a running run refer to it.
+    stack.overrides["STACK_KEEP_IMAGES"] = "1"
+    try:
+        gc = stack.stackctl("gc", root=checkout)
+    finally:
+        del stack.overrides["STACK_KEEP_IMAGES"]
+    assert _image_exists(old_image), gc.stdout
+    assert stack.client.get_run_status(in_flight).value == "STARTED", "the GC check came too late"
     print(
         f"\n[deploy] fanout {old_image} -> {new_image} in {deploy_s:.1f} s; {len(sampler.samples)} "
-        f"availability samples, {len(sampler.failures)} failed requests\n{result.stdout}"
+        f"availability samples, {len(sampler.failures)} failed requests, "
+        f"{len(sampler.launched)} warehouse runs launched meanwhile\n{result.stdout}"
     )
     assert new_image != old_image and new_image.startswith(f"{stack.name}/fanout:")
     assert not sampler.failures, sampler.failures
@@ -186,10 +212,11 @@ def test_redeploy_switches_with_no_downtime_and_runs_keep_their_image(
         assert not sampler.unavailable(location), (location, sampler.unavailable(location))
     assert "deploy_marker" in _asset_keys(stack)
     assert len(stack.code_servers("fanout")) == 1, "the old code server was not retired"
-
-    # Images a queued or running run refers to survive garbage collection.
-    gc = stack.stackctl("gc", root=checkout)
-    assert _image_exists(old_image), gc.stdout
+    # What the UI's code locations page shows for the location: the new image.
+    assert _location_images(stack)["fanout"] == new_image
+    assert len(sampler.launched) >= 2
+    for run_id in sampler.launched:
+        assert stack.wait_for_run(run_id, timeout=300) == "SUCCESS", stack.failure_messages(run_id)
 
     for run_id in (in_flight, queued):
         assert stack.wait_for_run(run_id, timeout=300) == "SUCCESS", stack.failure_messages(run_id)
@@ -245,21 +272,35 @@ def test_rollback_returns_to_the_previous_version_and_gc_keeps_the_last_n(
     assert _image_exists(stack.serving_image("warehouse"))
 
 
-def test_a_scaffolded_location_deploys_and_runs(stack: Stack, checkout: Path) -> None:
-    scaffold = subprocess.run(
-        [sys.executable, "-m", "stackctl.scaffold", "team_demo"],
-        cwd=checkout, env={**stack.env, "PYTHONPATH": str(checkout)}, capture_output=True, text=True,
-    )  # fmt: skip
-    assert scaffold.returncode == 0, scaffold.stderr
+def _readme_walkthrough() -> list[str]:
+    """The commands of the README's "Add your own code location", as the reader types them."""
+    text = (REPO_ROOT / "README.md").read_text()
+    block = text.split("<!-- walkthrough")[1].split("<!-- /walkthrough -->")[0]
+    code = block.split("```bash")[1].split("```")[0]
+    return [line.split("#")[0].strip() for line in code.splitlines() if line.split("#")[0].strip()]
+
+
+def test_the_readmes_add_a_location_walkthrough(stack: Stack, checkout: Path) -> None:
+    """Each command of the README's walkthrough, run as written in a checkout; then the new
+    location's example job runs in its own image, and the location is removed again."""
+    commands = _readme_walkthrough()
+    assert [c.split()[0] for c in commands] == ["./scripts/new-location.sh", "./scripts/deploy.sh"]
+    venv = checkout / ".venv"
+    if not venv.exists():
+        venv.symlink_to(REPO_ROOT / ".venv")
+    env = {**stack.env, "STACK_VENV_FROZEN": "1"}
     try:
-        stack.stackctl("deploy", "team_demo", root=checkout)
-        assert stack.serving_image("team_demo").startswith(f"{stack.name}/team_demo:")
-        run_id = stack.launch("team_demo_hello_job")
+        for command in commands:
+            done = subprocess.run(["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+            assert done.returncode == 0, f"{command}:\n{done.stdout}\n{done.stderr}"
+        assert stack.serving_image("sales").startswith(f"{stack.name}/sales:")
+        assert _location_images(stack)["sales"] == stack.serving_image("sales")
+        run_id = stack.launch("sales_hello_job")
         assert stack.wait_for_run(run_id, timeout=180) == "SUCCESS", stack.failure_messages(run_id)
-        assert stack.run_tags(run_id)["stack/image"] == stack.serving_image("team_demo")
+        assert stack.run_tags(run_id)["stack/image"] == stack.serving_image("sales")
     finally:
         # Back to the repository's declaration: the location leaves the stack.
-        stack.stackctl("remove", "team_demo")
-    assert stack.code_servers("team_demo") == []
+        stack.stackctl("remove", "sales")
+    assert stack.code_servers("sales") == []
     entries = stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
     assert {e["name"] for e in entries} == {"fanout", "warehouse"}
