@@ -2,7 +2,8 @@
 
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
@@ -28,7 +29,7 @@ class DeployError(RuntimeError):
 class Deployer:
     settings: StackSettings
     client: docker.DockerClient
-    log: object = print
+    log: Callable[[str], None] = field(default=print)
 
     def __post_init__(self) -> None:
         self.state = DeployState(self.client, self.settings)
@@ -37,7 +38,7 @@ class Deployer:
         self._instance_env: dict[str, str] | None = None
 
     def say(self, message: str) -> None:
-        self.log(message)  # type: ignore[operator]
+        self.log(message)
 
     def locations(self) -> dict[str, Location]:
         return {loc.name: loc for loc in declared_locations(REPO_ROOT, self.settings.env)}
@@ -192,4 +193,7 @@ class Deployer:
                 volume.remove(force=True)
         if images:
             for image in self.client.images.list(filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
-                self.client.images.remove(image.id, force=True)
+                # By tag: an image also tagged for another stack stays for that one.
+                for tag in image.tags:
+                    if tag.startswith(f"{self.settings.name}/"):
+                        self.client.images.remove(tag)

@@ -1,6 +1,7 @@
 """Building a location's image with its immutable, content-derived tag."""
 
 import subprocess
+from collections.abc import Callable
 
 import docker
 import docker.errors
@@ -51,7 +52,7 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
         return False
 
 
-def build(client: docker.DockerClient, settings: StackSettings, location: Location, version: str, log=print) -> str:
+def build(client: docker.DockerClient, settings: StackSettings, location: Location, version: str, log: Callable[[str], None] = print) -> str:
     """Builds `STACK/LOCATION:VERSION` unless it exists. A build failure (syntax, a missing
     dependency) raises with the build's last lines."""
     tag = image_tag(settings, location.name, version)

@@ -2,6 +2,7 @@
 own volume (mounted read-only at /run/secrets in its code server and run containers only)."""
 
 import secrets as random_secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from stackctl.code_server_spec import DAGSTER_UID
@@ -9,7 +10,7 @@ from stackctl.declaration import Location
 from stackctl.state import DeployState
 
 
-def secret_files(location: Location, secrets_dir: Path, log=print) -> dict[str, bytes]:
+def secret_files(location: Location, secrets_dir: Path, log: Callable[[str], None] = print) -> dict[str, bytes]:
     """The location's secret files; one that is missing is created with a random value, so
     a fresh clone comes up (said loudly: replace it for anything shared)."""
     files = {}
@@ -24,7 +25,7 @@ def secret_files(location: Location, secrets_dir: Path, log=print) -> dict[str, 
     return files
 
 
-def install_secrets(state: DeployState, location: Location, volume: str, secrets_dir: Path, log=print) -> None:
+def install_secrets(state: DeployState, location: Location, volume: str, secrets_dir: Path, log: Callable[[str], None] = print) -> None:
     files = secret_files(location, secrets_dir, log)
     if files:
         # Owned by the dagster user and readable by it alone.

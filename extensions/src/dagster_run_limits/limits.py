@@ -79,7 +79,7 @@ class LimitPolicy:
     max_memory: int | None = None
     pids_limit: int | None = None
     over_max: OverMax = "clamp"
-    # What a run worker needs to start and finish a trivial run (measured, see README):
+    # What a run worker needs to start and finish a trivial run (measured, see docs/operations.md):
     # a run tagged with less would be OOM-killed before doing anything.
     min_memory: int | None = None
 

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1440, "height": 1000}
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "ui"
-# Set by scripts/screenshots.sh: where the README's screenshots are written.
+# Set by scripts/screenshots.sh: where the screenshots of the README and docs/ui.md are written.
 DOCS_DIR_ENV = "FANOUT_UI_DOCS_DIR"
 
 

@@ -11,7 +11,7 @@ fanout_job = dg.define_asset_job(
     name="fanout_job",
     selection=dg.AssetSelection.assets("input_records", "fanout_results", "fanout_report"),
     executor_def=build_executor(),
-    # What one fan-out run needs from the stack's run launcher (README, "Sizing runs"); the
+    # What one fan-out run needs from the stack's run launcher (docs/run-limits.md); the
     # executor and the unit pool size themselves from the CPU quota this produces.
     # `fanout/size: heavy` queues it behind any other heavy run (dagster.yaml's run queue
     # allows one at a time), so two fan-outs never split the host's cores between them.
