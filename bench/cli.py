@@ -101,7 +101,7 @@ class MethodResult:
 
 
 def _cores() -> int:
-    from dagster_warm_pool.cgroup_cpu import container_cpu_count
+    from dagster_warm_pool import container_cpu_count
 
     return container_cpu_count()
 
@@ -110,7 +110,7 @@ def _make_home(postgres_url: str | None, instance: str = "stack") -> str:
     home = tempfile.mkdtemp(prefix="bench-dagster-home-")
     config: dict = {"telemetry": {"enabled": False}}
     if postgres_url and instance == "stack":
-        from dagster_warm_pool.instance_config import postgres_instance_config
+        from dagster_warm_pool import postgres_instance_config
 
         config.update(
             postgres_instance_config({"postgres_url": postgres_url}, str(Path(home, "compute_logs")))

@@ -13,7 +13,7 @@ import dagster as dg
 from fanout.deployment import FORKSERVER_PRELOAD_MODULES
 from dagster_warm_pool import warm_pool_executor
 from fanout.defs.jobs.chunked_work_job import chunked_work_job
-from dagster_warm_pool.cgroup_cpu import container_cpu_count
+from dagster_warm_pool import container_cpu_count
 
 CORES = container_cpu_count()
 GRAPH = chunked_work_job.graph

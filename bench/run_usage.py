@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from dagster_warm_pool.run_usage import RUN_USAGE_PREFIX
+from dagster_warm_pool import RUN_USAGE_PREFIX
 
 USAGE_KEYS = ("cpu_seconds", "peak_memory_mib", "memory_limit_mib")
 Execute = Callable[[str, dict[str, Any]], dict[str, Any]]

@@ -52,9 +52,10 @@ def code_server_kwargs(
         "DAGSTER_CURRENT_IMAGE": image,
         "DAGSTER_CONTAINER_CONTEXT": json.dumps(container_context(settings, location, version)),
     }
+    storage, data = settings.shared_volumes
     volumes = {
-        f"{settings.name}-storage": {"bind": "/opt/dagster/storage", "mode": "rw"},
-        f"{settings.name}-data": {"bind": "/opt/dagster/data", "mode": "rw"},
+        storage: {"bind": "/opt/dagster/storage", "mode": "rw"},
+        data: {"bind": "/opt/dagster/data", "mode": "rw"},
         f"{settings.name}-secrets": {"bind": "/opt/dagster/secrets", "mode": "ro"},
     }
     if location.secrets:

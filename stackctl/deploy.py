@@ -84,6 +84,8 @@ class Deployer:
         location = locations[name]
         if self.publish_declaration(locations):
             self.reload_services()
+        for volume in self.settings.shared_volumes:
+            self.state.ensure_volume(volume)
         install_secrets(self.state, location, self.settings.secrets_volume(name), self.settings.secrets_dir, self.say)
         if version is None:
             version = content_version_of(self.client, self.settings, location)
@@ -191,6 +193,11 @@ class Deployer:
         if volumes:
             for volume in self.client.volumes.list(filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
                 volume.remove(force=True)
+            for name in self.settings.shared_volumes:  # also when a restore created them
+                try:
+                    self.client.volumes.get(name).remove(force=True)
+                except docker.errors.NotFound:
+                    pass
         if images:
             for image in self.client.images.list(filters={"label": f"dagster-fanout/stack={self.settings.name}"}):
                 # By tag: an image also tagged for another stack stays for that one.

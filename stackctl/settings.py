@@ -42,6 +42,12 @@ class StackSettings:
         """Holds the workspace as deployed, the proxy's run-image list and deploy history."""
         return f"{self.name}-deploy"
 
+    @property
+    def shared_volumes(self) -> tuple[str, ...]:
+        """Volumes every code server and run container mounts that no compose service owns:
+        the IO manager's storage and the data folder (the sensor's incoming files)."""
+        return (f"{self.name}-storage", f"{self.name}-data")
+
     def image_repository(self, location: str) -> str:
         return f"{self.name}/{location}"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster_warm_pool.instance_config import postgres_instance_config
+from dagster_warm_pool import postgres_instance_config
 
 from tests.parity.parity_jobs import JOBS
 from tests.parity.run_summary import RunSummary, summarize_run

@@ -14,7 +14,7 @@ from typing import Any
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
-from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
+from dagster_warm_pool import BatchingPostgresEventLogStorage
 from typing_extensions import Self
 
 from dagster_stack_storage.pre_ping import add_pre_ping

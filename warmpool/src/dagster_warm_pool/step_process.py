@@ -27,9 +27,10 @@ from dagster_warm_pool.protocol import (
 )
 from dagster_warm_pool.sizing import MIB
 
+from dagster_warm_pool.template_state import TemplateState
+
 if TYPE_CHECKING:
     from dagster_warm_pool.protocol import Launch
-    from dagster_warm_pool.template import TemplateState
 
 # Exit codes of a step process that could not run its step.
 EXIT_RUN_MISSING = 3

@@ -59,28 +59,13 @@ from dagster_warm_pool.protocol import (
 )
 from dagster_warm_pool.row_writer import RowWriter
 from dagster_warm_pool.step_process import probe_main, worker_main
+from dagster_warm_pool.template_state import TemplateState
 
 # A step that ignores the interrupt gets it again this often until the grace period ends.
 _RESEND_INTERRUPT_S = 0.5
 # Without pidfds (Linux < 5.3) children are reaped by polling this often.
 _REAP_POLL_S = 0.05
 _PROBE = "probe"
-
-
-@dataclass
-class TemplateState:
-    """What every step process inherits."""
-
-    spec: TemplateSpec
-    instance: Any
-    run: Any
-    # Where the template writes its step processes' bookkeeping rows (row_writer); None: the
-    # steps write their own.
-    writer_dsn: str | None = None
-
-    @property
-    def writes_rows(self) -> bool:
-        return self.writer_dsn is not None
 
 
 @dataclass

@@ -10,7 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Literal
 
-from dagster_warm_pool.sizing import MIB, size_workers
+from dagster_warm_pool import MIB, size_workers
 
 from fanout.lib.unit_work import UnitResult, UnitTask, WorkKind, iterations_per_ms, run_unit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_warm_pool.cgroup_cpu import CGROUP_ROOT, read_cpu_seconds
-from dagster_warm_pool.cgroup_memory import mib, read_memory
+from dagster_warm_pool import CGROUP_ROOT, read_cpu_seconds
+from dagster_warm_pool import mib, read_memory
 from fanout.defs.assets.fanout_report_checks import (
     CHECK_SPECS,
     completeness_result,

@@ -11,8 +11,8 @@ import time
 from typing import Literal
 
 import dagster as dg
-from dagster_warm_pool.cgroup_cpu import container_cpu_count
-from dagster_warm_pool.cgroup_memory import read_memory
+from dagster_warm_pool import container_cpu_count
+from dagster_warm_pool import read_memory
 
 from fanout.lib.mapping_keys import mapping_keys_for
 from fanout.lib.records import Record
