@@ -13,6 +13,9 @@ PAGE_TIMEOUT_MS = 90_000
 RUN_TIMEOUT_MS = 600_000
 RUN_ID_URL = re.compile(r"/runs/([0-9a-f-]{36})")
 FINISHED = re.compile(r"^(Success|Failure|Canceled)$")
+# The fanout location's asset group, drawn as its lineage graph: with several code locations
+# the global lineage shows each location as a collapsed group instead.
+FANOUT_GROUP_LINEAGE = "/locations/fanout/asset-groups/fanout/lineage"
 # The run page's status tag, whatever the run's state.
 RUN_STATUS = re.compile(r"^(Queued|Not started|Starting|Started|Success|Failure|Canceling|Canceled)$")
 

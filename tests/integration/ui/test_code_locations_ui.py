@@ -16,10 +16,11 @@ def test_code_locations_page_lists_each_location_with_its_image(
     page: Page, shots: Screenshots, stack: Stack
 ) -> None:
     page.goto("/locations")
+    expect(page.get_by_text(f"{len(LOCATIONS)} code locations", exact=True)).to_be_visible()
     for location in LOCATIONS:
-        row = page.get_by_role("row").filter(has_text=location)
-        expect(row.first).to_be_visible()
-        expect(row.first).to_contain_text(stack.serving_image(location))
+        expect(page.get_by_role("link", name=location, exact=True).or_(
+            page.get_by_role("link", name=f"{location} {location}", exact=True)).first).to_be_visible()
+        expect(page.get_by_text(f"image: {stack.serving_image(location)}", exact=True)).to_be_visible()
     shots(page, "code-locations", doc="code-locations")
 
 
@@ -33,7 +34,10 @@ def test_a_run_launched_from_each_location_runs_in_its_image(
     open_run(page, run_id)
     status = wait_for_run_end(page)
     assert status == "Success", stack.failure_messages(run_id)
-    expect(page.get_by_text(f"stack/image: {image}", exact=True)).to_be_visible()
+    # The run's tags, as the run page shows them: the image it ran in.
+    page.get_by_role("button", name="View tags and config").click()
+    expect(page.get_by_role("dialog")).to_contain_text("stack/image")
+    expect(page.get_by_role("dialog")).to_contain_text(image)
     shots(page, f"{location}-run")
     (container,) = stack.run_containers(run_id)
     assert container.attrs["Config"]["Image"] == image
