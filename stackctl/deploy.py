@@ -57,9 +57,10 @@ class Deployer:
             workspace_line(name) + "\n" for name in names
         )
         patterns = run_image_patterns(self.settings.name, names)
-        changed = self.state.read(WORKSPACE_FILE) != workspace or self.state.read(RUN_IMAGES_FILE) != patterns
+        wanted = {WORKSPACE_FILE: workspace, RUN_IMAGES_FILE: patterns}
+        changed = self.state.read_files(list(wanted)) != wanted
         if changed:
-            self.state.write({WORKSPACE_FILE: workspace, RUN_IMAGES_FILE: patterns})
+            self.state.write(wanted)
         return changed
 
     def reload_services(self) -> None:

@@ -19,8 +19,6 @@ from stackctl.settings import StackSettings
 MOUNT = "/state"
 WORKSPACE_FILE = "workspace.yaml"
 RUN_IMAGES_FILE = "run-images.acl"
-# Where the webserver, daemon and proxy containers mount the state volume.
-CONTAINER_PATH = "/opt/dagster/deploy"
 HISTORY_KEPT = 50
 
 
@@ -63,15 +61,23 @@ class DeployState:
     def write(self, files: dict[str, str]) -> None:
         self.put({name: text.encode() for name, text in files.items()})
 
-    def read(self, name: str) -> str | None:
+    def read_files(self, names: list[str]) -> dict[str, str | None]:
+        """Each named file's text (None where it does not exist), through one container."""
+        found: dict[str, str | None] = {}
         with self._mounted(self.settings.state_volume) as container:
-            try:
-                stream, _ = container.get_archive(f"{MOUNT}/{name}")
-            except docker.errors.NotFound:
-                return None
-            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-                member = archive.extractfile(archive.getmembers()[0])
-                return member.read().decode() if member else None
+            for name in names:
+                try:
+                    stream, _ = container.get_archive(f"{MOUNT}/{name}")
+                except docker.errors.NotFound:
+                    found[name] = None
+                    continue
+                with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+                    member = archive.extractfile(archive.getmembers()[0])
+                    found[name] = member.read().decode() if member else None
+        return found
+
+    def read(self, name: str) -> str | None:
+        return self.read_files([name])[name]
 
     def history(self, location: str) -> list[str]:
         """Versions deployed for `location`, oldest first; the last is the one serving."""

@@ -29,6 +29,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: float, check: bool,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
 @dataclass
 class Stack:
     name: str
@@ -53,40 +68,15 @@ class Stack:
     def compose(
         self, *args: str, timeout: float = 600, check: bool = True, stdin: str | None = None
     ) -> str:
-        result = subprocess.run(
-            ["docker", "compose", "--project-name", self.name, *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        return result.stdout
+        command = ["docker", "compose", "--project-name", self.name, *args]
+        return _run(command, REPO_ROOT, self.env, timeout, check, stdin).stdout
 
     def stackctl(
         self, *args: str, root: Path = REPO_ROOT, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         """`python -m stackctl ARGS` from `root` (a checkout: the repository or a copy)."""
-        result = subprocess.run(
-            [sys.executable, "-m", "stackctl", *args],
-            cwd=root,
-            env={**self.env, "PYTHONPATH": str(root)},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(
-                f"stackctl {' '.join(args)} failed ({result.returncode}):\n"
-                f"{result.stdout}\n{result.stderr}"
-            )
-        return result
+        command = [sys.executable, "-m", "stackctl", *args]
+        return _run(command, root, {**self.env, "PYTHONPATH": str(root)}, timeout, check)
 
     def up(self) -> float:
         started = time.monotonic()
