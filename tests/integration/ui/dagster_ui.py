@@ -1,8 +1,8 @@
 """What the tests do in Dagster's UI, in one place: the launchpad, the run page, asset pages.
 
 Selectors are roles and visible text (Dagster's UI has few data-testids); every wait is on page
-state, with timeouts sized for a busy 2-core host where a page can take 15 s to load and a run
-can queue behind the schedule's heavy fan-out runs.
+state, with timeouts sized for a busy 2-core host where a page can take many seconds to load
+and a run can queue behind the schedule's heavy fan-out runs.
 """
 
 import re

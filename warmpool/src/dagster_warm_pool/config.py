@@ -19,9 +19,9 @@ from dagster_warm_pool.supported_versions import (
     default_supported_versions,
 )
 
-# Private memory a forked step process adds on top of the template it shares pages with.
-# Measured for the stack's fan-out steps (Dagster 1.13.27, Python 3.11; smaps_rollup sampled
-# every 10 ms): median 21 MiB, at most 28 MiB; 48 leaves room for heavier steps.
+# Private memory a forked step process adds on top of the template it shares pages with: the
+# stack's fan-out steps measured well below this, which leaves room for heavier steps
+# (BENCHMARKS.md, "Figures behind code defaults").
 DEFAULT_WORKER_MEMORY_MIB = 48
 # The orchestrator polls the event log this often for the steps' events (StepDelegatingExecutor).
 DEFAULT_POLL_INTERVAL_S = 0.1

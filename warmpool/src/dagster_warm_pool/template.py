@@ -112,8 +112,9 @@ def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> Templa
     _ = instance.run_storage, instance.event_log_storage, instance.compute_log_manager
     # Pooled engines are built here, once, with nothing connected yet: every step process
     # inherits them and connects into its own empty pool, instead of replacing the engines
-    # itself (5-25 ms per step process). The template queries nothing through the instance
-    # from here on, so no connection is ever in the pool a step inherits.
+    # itself, a cost every step process paid (BENCHMARKS.md, "Executors side by side"). The
+    # template queries nothing through the instance from here on, so no connection is ever in
+    # the pool a step inherits.
     hold_connections(instance)
     storage = instance.event_log_storage
     dsn = writer_dsn(storage) if isinstance(storage, BatchingPostgresEventLogStorage) else None
@@ -145,8 +146,9 @@ def template_main(
         os._exit(1)
     # Objects that exist now are shared by every step process: keep the garbage collector
     # from touching (and so copying) their pages in each child. No gc.collect() first: it
-    # walks the whole inherited heap, ~0.2 s of a run's start and a copy of every page it
-    # touches, to free what is at most a little garbage, which the template keeps instead.
+    # walks the whole inherited heap, a visible part of a run's start (docs/changelog.md,
+    # 2026-11-23 02:35), and copies every page it touches, to free what is at most a little
+    # garbage, which the template keeps instead.
     gc.freeze()
     conn.send(Ready(os.getpid(), time.perf_counter() - started, os_thread_count()))
     code = 0

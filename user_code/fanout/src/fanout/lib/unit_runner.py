@@ -18,16 +18,13 @@ UnitMode = Literal["sequential", "parallel"]
 UNIT_MODES: tuple[str, ...] = ("sequential", "parallel")
 
 # Below this much estimated work per record (units x unit_work_ms) the pool costs more than
-# it saves, so "parallel" runs the units in order. Measured on the shared 2-vCPU dev box with
-# dagster imported, fork pool of 2, median of 5 (total work ms: sequential ms / pool ms):
-#   sleep: 20: 21/38-22, 40: 42/37-44, 50: 51/39-47, 100: 103/71-74, 200: 203/114-128
-#   cpu (quiet box): 50: 48/70, 100: 96-113/107-114, 150: 152/127, 200: 207-217/133-160
-#   cpu (box loaded by other jobs, no spare core): the pool never won, 600: 902/904
-# i.e. a fixed ~20-30 ms for fork + dispatch + join; crossover 40-60 ms for sleep, 100-150 ms
-# for cpu. 100 ms sits between the two; the default workload (10-30 units x 20 ms) is above it.
+# it saves (a fixed cost for fork, dispatch and join), so "parallel" runs the units in order.
+# The pool started to pay at less work for sleep than for cpu; this sits between the two
+# crossovers, and the default workload (10-30 units x 20 ms) is above it (measurements:
+# BENCHMARKS.md, "Figures behind code defaults").
 POOL_MIN_WORK_MS = 100.0
-# Private memory of one forked unit worker besides what its unit holds (measured with
-# smaps_rollup on the stack's image: 9-12 MiB after a unit ran).
+# Private memory of one forked unit worker besides what its unit holds, with room above what
+# smaps_rollup measured on the stack's image (BENCHMARKS.md, "Figures behind code defaults").
 UNIT_WORKER_BASE_MIB = 16.0
 
 
@@ -59,8 +56,8 @@ def build_tasks(
 
 
 def _fork_context() -> multiprocessing.context.BaseContext:
-    # The step may run under spawn/forkserver; a pool would inherit that and pay ~0.5-1 s to
-    # start. fork copies the already-imported process in milliseconds.
+    # The step may run under spawn/forkserver; a pool would inherit that and start fresh
+    # interpreters that import everything again. fork copies the already-imported process.
     if "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
