@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Restore a backup (scripts/backup.sh) into a fresh stack named by STACK_NAME, then start it.
-#   STACK_NAME=fanout-restored DAGSTER_WEBSERVER_PORT=3001 scripts/restore.sh backups/DIR
+#   STACK_NAME=fanout-restored STACK_WEBSERVER_PORT=3001 scripts/restore.sh backups/DIR
 # Refuses a stack whose database already holds runs. Checks that the restored database and
 # volumes match the backup's manifest before the daemon starts (no tick can run before).
 set -euo pipefail
@@ -11,6 +11,10 @@ for file in postgres.dump manifest.txt; do
   [ -f "$dir/$file" ] || { echo "$dir/$file is missing: not a backup directory" >&2; exit 1; }
 done
 started=$(date +%s%N)
+bash scripts/venv.sh
+# Settings still under their names before the rename (DAGSTER_*) get their new ones, with a
+# warning, as the deployer gives them to compose (stackctl/renamed.py).
+eval "$(.venv/bin/python -m stackctl.renamed)"
 
 # Images, network, volumes and containers, then Postgres alone: nothing else may touch the
 # database yet.
@@ -32,6 +36,5 @@ if ! diff <(manifest) "$dir/manifest.txt"; then
   exit 1
 fi
 # The rest of the stack, with every code location deployed from this checkout.
-bash scripts/venv.sh
 .venv/bin/python -m stackctl up
 echo "[restore] $dir -> $STACK_NAME in $(elapsed "$started") s; the manifest matches the backup's"

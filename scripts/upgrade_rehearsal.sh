@@ -4,7 +4,7 @@
 #   (a) as shipped: guard and fallback tests and the parity suite. On an untested release the
 #       warm pool must fall back to Dagster's multiprocess executor with its WARNING and the runs
 #       still succeed (the test that the installed Dagster is the tested one is left out there).
-#   (b) guard widened to that release (DAGSTER_WARM_POOL_SUPPORTED_VERSIONS, no code edited):
+#   (b) guard widened to that release (WARM_POOL_SUPPORTED_DAGSTER_VERSIONS, no code edited):
 #       the warm pool itself runs; adapter pins, isolation, the guard's own check that the pool
 #       ran, and the parity suite.
 # Usage: scripts/upgrade_rehearsal.sh [DAGSTER_VERSION]     e.g. 1.13.29, or none for the newest
@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 
 say() { printf '[rehearsal] %s\n' "$*"; }
 # Pass (a) is the package as shipped: no operator override from the caller's shell.
-unset DAGSTER_WARM_POOL_SUPPORTED_VERSIONS
+unset WARM_POOL_SUPPORTED_DAGSTER_VERSIONS DAGSTER_WARM_POOL_SUPPORTED_VERSIONS
 
 say "choosing versions (PyPI)"
 python3 scripts/rehearsal_versions.py "$work" "${1:-}"
@@ -86,7 +86,7 @@ pass_b=(warmpool/tests/test_dagster_adapter.py warmpool/tests/test_isolation.py
   warmpool/tests/test_fallback.py::test_the_default_range_follows_the_installed_version
   tests/parity)
 say "pass (b), guard widened to ==$DAGSTER_VERSION: adapter, isolation, parity (log: $logs/pass-b.log)"
-export DAGSTER_WARM_POOL_SUPPORTED_VERSIONS="==$DAGSTER_VERSION"
+export WARM_POOL_SUPPORTED_DAGSTER_VERSIONS="==$DAGSTER_VERSION"
 run_pass b "${pass_b[@]}"
 
 result() { [ "$1" = 0 ] && echo PASS || echo FAIL; }

@@ -12,7 +12,8 @@ ROLE_LABEL = "dagster-fanout/role"
 LOCATION_LABEL = "dagster-fanout/location"
 VERSION_LABEL = "dagster-fanout/version"
 SECRETS_TARGET = "/run/secrets"
-DAGSTER_UID = 10001
+# The dagster user of both images (their STACK_UID build argument) and of every container.
+STACK_UID = 10001
 
 
 def container_name(settings: StackSettings, location: str, version: str) -> str:
@@ -71,7 +72,7 @@ def code_server_kwargs(
         },
         "environment": environment,
         "volumes": volumes,
-        "user": f"{DAGSTER_UID}:{DAGSTER_UID}",
+        "user": f"{STACK_UID}:{STACK_UID}",
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
         "read_only": True,

@@ -139,8 +139,8 @@ class Deployer:
 
     def check_port_free(self) -> None:
         """The webserver's host port: free, or held by this stack's own webserver."""
-        bind = self.settings.env.get("DAGSTER_WEBSERVER_BIND") or "127.0.0.1"
-        port = int(self.settings.env.get("DAGSTER_WEBSERVER_PORT") or 3000)
+        bind = self.settings.env.get("STACK_WEBSERVER_BIND") or "127.0.0.1"
+        port = int(self.settings.env.get("STACK_WEBSERVER_PORT") or 3000)
         if service_container_id(self.settings, "webserver"):
             return
         with socket.socket() as probe:
@@ -150,7 +150,7 @@ class Deployer:
             except OSError as error:
                 raise DeployError(
                     f"port {port} on {bind} is taken by another process ({error.strerror}): "
-                    "stop it, or set DAGSTER_WEBSERVER_PORT to a free port in .env or the environment"
+                    "stop it, or set STACK_WEBSERVER_PORT to a free port in .env or the environment"
                 ) from None
 
     def up(self) -> None:

@@ -5,7 +5,7 @@ import secrets as random_secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from stackctl.code_server_spec import DAGSTER_UID
+from stackctl.code_server_spec import STACK_UID
 from stackctl.declaration import Location
 from stackctl.state import DeployState
 
@@ -29,4 +29,4 @@ def install_secrets(state: DeployState, location: Location, volume: str, secrets
     files = secret_files(location, secrets_dir, log)
     if files:
         # Owned by the dagster user and readable by it alone.
-        state.put(files, volume=volume, uid=DAGSTER_UID, gid=DAGSTER_UID, mode=0o400)
+        state.put(files, volume=volume, uid=STACK_UID, gid=STACK_UID, mode=0o400)

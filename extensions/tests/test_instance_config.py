@@ -37,3 +37,14 @@ def test_run_containers_are_created_hardened() -> None:
     assert kwargs["security_opt"] == ["no-new-privileges"]
     assert kwargs["read_only"] is True
     assert kwargs["user"] == "10001:10001"
+
+
+def test_names_before_the_rename_still_reach_run_containers() -> None:
+    """Until the next release: a run from a location image built before the rename (DAGSTER_*
+    to STACK_*) loads that image's dagster.yaml, which reads the old names, so each variable
+    reaches run containers under both (docker-compose.yml sets both)."""
+    passed = set(_config()["run_launcher"]["config"]["env_vars"])
+    renamed = {v for v in passed if v.startswith("STACK_") and v != "STACK_NAME"}
+    assert {"DAGSTER_" + v.removeprefix("STACK_") for v in renamed} == {
+        v for v in passed if v.startswith("DAGSTER_")
+    }

@@ -20,7 +20,7 @@ from stackctl.settings import StackSettings
 
 VERSION = "0123456789ab"
 SECRET_VALUE = "s3cr3t-value-never-in-kwargs"
-INSTANCE_ENV = {"DAGSTER_POSTGRES_HOST": "postgres", "DAGSTER_HOME": "/opt/dagster/dagster_home"}
+INSTANCE_ENV = {"STACK_POSTGRES_HOST": "postgres", "DAGSTER_HOME": "/opt/dagster/dagster_home"}
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_image_name_and_labels(settings: StackSettings) -> None:
 def test_environment_carries_instance_location_and_current_image(settings: StackSettings) -> None:
     environment = code_server_kwargs(settings, _location(), VERSION, INSTANCE_ENV)["environment"]
     assert environment["DAGSTER_CURRENT_IMAGE"] == f"teststack/warehouse:{VERSION}"
-    assert environment["DAGSTER_POSTGRES_HOST"] == "postgres"
+    assert environment["STACK_POSTGRES_HOST"] == "postgres"
     assert environment["WAREHOUSE_REGION"] == "eu"
 
 

@@ -56,9 +56,9 @@ class Stack:
         return {
             **os.environ,
             "STACK_NAME": self.name,
-            "DAGSTER_WEBSERVER_PORT": str(self.port),
+            "STACK_WEBSERVER_PORT": str(self.port),
             # Own image tags, so a test build never retags the images of a stack the user runs.
-            "DAGSTER_IMAGE": f"{self.name}/dagster:test",
+            "STACK_DAGSTER_IMAGE": f"{self.name}/dagster:test",
             "DOCKER_PROXY_IMAGE": f"{self.name}/docker-proxy:test",
             # The locations' secret files: the deployer creates random ones where missing.
             "STACK_SECRETS_DIR": str(self.secrets_dir),

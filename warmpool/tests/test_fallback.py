@@ -72,7 +72,7 @@ def test_a_failed_probe_falls_back_with_a_warning(pg_instance) -> None:
 
 def test_the_default_range_follows_the_installed_version(pg_instance) -> None:
     """No supported_dagster_versions in run config: inside the default range (the tested
-    release, or $DAGSTER_WARM_POOL_SUPPORTED_VERSIONS) the warm pool runs with no warning;
+    release, or $WARM_POOL_SUPPORTED_DAGSTER_VERSIONS) the warm pool runs with no warning;
     outside it, the run falls back with the warning. The pinned venv takes the first branch
     (test_guard pins that); scripts/upgrade_rehearsal.sh runs both on other releases."""
     run, outputs = execute(pg_instance, J.fan_out_job, FAN_OUT)

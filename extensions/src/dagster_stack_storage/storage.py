@@ -1,5 +1,5 @@
 """dagster-postgres storages whose connection pools ping before use, and which the daemon and
-run workers also pool (DAGSTER_STORAGE_POOLED).
+run workers also pool (STACK_STORAGE_POOLED).
 
 Configured in dagster.yaml as `run_storage`, `event_log_storage` and `schedule_storage`
 with dagster-postgres's own config (`postgres_db` / `postgres_url`). Only
@@ -7,7 +7,6 @@ with dagster-postgres's own config (`postgres_db` / `postgres_url`). Only
 schema and migrations included, is the parent's. The event log is dagster-warm-pool's
 batching subclass of Dagster's."""
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 from dagster_warm_pool import BatchingPostgresEventLogStorage
+from stack_env import stack_setting
 from typing_extensions import Self
 
 from dagster_stack_storage.pre_ping import add_pre_ping
@@ -24,7 +24,9 @@ from dagster_stack_storage.pre_ping import add_pre_ping
 # connections open, as the webserver's do, instead of dagster-postgres's default of a new
 # Postgres connection (a server process, authentication, a cold catalog cache) for every
 # query. A burst of runs spent more CPU in Postgres on those connections than on the queries.
-POOLED_ENV = "DAGSTER_STORAGE_POOLED"
+POOLED_ENV = "STACK_STORAGE_POOLED"
+# Its name until this release, read (with a warning) until the next one.
+OLD_POOLED_ENV = "DAGSTER_STORAGE_POOLED"
 # Connections a pooled process may open beyond its one kept connection (daemon threads query
 # at once); they are closed when returned.
 POOL_MAX_OVERFLOW = 8
@@ -44,7 +46,7 @@ class PrePingOnWebserver:
 def pooled_if_asked(storage: PrePingOnWebserver) -> None:
     """Hold connections (the webserver's switch: one kept, pinged before use, no statement
     timeout) when POOLED_ENV is set."""
-    if os.environ.get(POOLED_ENV, "").strip() in ("1", "true", "yes"):
+    if stack_setting(POOLED_ENV, OLD_POOLED_ENV).strip() in ("1", "true", "yes"):
         storage.optimize_for_webserver(
             statement_timeout=0, pool_recycle=POOL_RECYCLE_S, max_overflow=POOL_MAX_OVERFLOW
         )

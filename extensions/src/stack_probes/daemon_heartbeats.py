@@ -1,12 +1,12 @@
 """Exit 0 if every daemon of the newest dagster-daemon process has a heartbeat in Postgres
 younger than the tolerance (default 300 s; Dagster's own liveness check allows 30 minutes).
-Connects with libpq's environment (PGPASSFILE) and DAGSTER_POSTGRES_HOST/_USER/_DB.
+Connects with libpq's environment (PGPASSFILE) and STACK_POSTGRES_HOST/_USER/_DB.
 Usage: python -m stack_probes.daemon_heartbeats [tolerance_seconds]"""
 
-import os
 import sys
 
 import psycopg2
+from stack_env import stack_setting
 
 # Heartbeats are rows per daemon type, stamped with the writing process's daemon_id. The
 # newest row names the live process; a stale row of that process is a stuck daemon thread.
@@ -21,9 +21,9 @@ where daemon_id = (select daemon_id from daemon_heartbeats order by timestamp de
 def stale_heartbeats(tolerance_s: float) -> tuple[int, int]:
     """(heartbeats of the live daemon process, how many of them are stale)."""
     with psycopg2.connect(
-        host=os.environ["DAGSTER_POSTGRES_HOST"],
-        user=os.environ["DAGSTER_POSTGRES_USER"],
-        dbname=os.environ["DAGSTER_POSTGRES_DB"],
+        host=stack_setting("STACK_POSTGRES_HOST", "DAGSTER_POSTGRES_HOST"),
+        user=stack_setting("STACK_POSTGRES_USER", "DAGSTER_POSTGRES_USER"),
+        dbname=stack_setting("STACK_POSTGRES_DB", "DAGSTER_POSTGRES_DB"),
         connect_timeout=5,
     ) as connection, connection.cursor() as cursor:
         cursor.execute(SQL, (tolerance_s,))

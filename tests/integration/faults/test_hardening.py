@@ -9,7 +9,7 @@ import pytest
 from tests.integration.faults.deaths import TRIVIAL
 from tests.integration.stack import Stack
 
-DAGSTER_UID = "10001:10001"
+STACK_USER = "10001:10001"
 
 
 def _password(stack: Stack) -> str:
@@ -18,8 +18,8 @@ def _password(stack: Stack) -> str:
 
     from tests.integration.stack import REPO_ROOT
 
-    return stack.env.get("DAGSTER_POSTGRES_PASSWORD") or dotenv_values(REPO_ROOT / ".env")[
-        "DAGSTER_POSTGRES_PASSWORD"
+    return stack.env.get("STACK_POSTGRES_PASSWORD") or dotenv_values(REPO_ROOT / ".env")[
+        "STACK_POSTGRES_PASSWORD"
     ]
 
 
@@ -38,11 +38,13 @@ def _assert_hardened(attrs: dict, password: str, what: str) -> None:
     assert any(opt.startswith("no-new-privileges") for opt in host["SecurityOpt"] or []), what
     assert host["ReadonlyRootfs"] is True, what
     assert not host["Privileged"], what
-    assert attrs["Config"]["User"] == DAGSTER_UID, what
+    assert attrs["Config"]["User"] == STACK_USER, what
     assert "/tmp" in (host.get("Tmpfs") or {}), what
     assert not any("docker.sock" in (m.get("Source") or "") for m in attrs["Mounts"]), what
     env = attrs["Config"]["Env"] or []
-    assert not any(e.startswith("DAGSTER_POSTGRES_PASSWORD=") for e in env), what
+    assert not any(
+        e.startswith(("STACK_POSTGRES_PASSWORD=", "DAGSTER_POSTGRES_PASSWORD=")) for e in env
+    ), what
     assert password not in json.dumps(attrs), f"{what}: the password is visible in docker inspect"
 
 
@@ -56,7 +58,7 @@ def test_run_containers_are_hardened_and_hold_no_password(
     assert mounts["/opt/dagster/secrets"]["RW"] is False
     print(
         "\n[faults] run container: CapDrop=ALL, no-new-privileges, read-only root, "
-        f"user {DAGSTER_UID}, /tmp tmpfs, /dev/shm 256 MiB, password only in a read-only file"
+        f"user {STACK_USER}, /tmp tmpfs, /dev/shm 256 MiB, password only in a read-only file"
     )
 
 
@@ -80,7 +82,7 @@ def test_only_the_proxy_holds_the_docker_socket(stack: Stack) -> None:
         attrs = stack.service_container(service).attrs
         assert not any("docker.sock" in (m.get("Source") or "") for m in attrs["Mounts"]), service
         assert "DOCKER_HOST=tcp://docker-proxy:2375" in attrs["Config"]["Env"], service
-        assert attrs["Config"]["User"] == DAGSTER_UID, service
+        assert attrs["Config"]["User"] == STACK_USER, service
     proxy = stack.service_container("docker-proxy").attrs
     assert any(m["Destination"] == "/var/run/docker.sock" for m in proxy["Mounts"])
 
@@ -176,7 +178,7 @@ def test_the_docker_proxy_refuses_everything_but_the_launchers_container_calls(
         environment={
             "RUN_IMAGE": stack.serving_image("fanout"),
             "OTHER_LOCATION_IMAGE": stack.serving_image("warehouse"),
-            "SERVICE_IMAGE": stack.env["DAGSTER_IMAGE"],
+            "SERVICE_IMAGE": stack.env["STACK_DAGSTER_IMAGE"],
         },
     )
     assert exit_code == 0, output.decode()

@@ -8,6 +8,7 @@ from fanout.deployment import (
     build_executor,
     data_dir,
     executor_name,
+    is_stack,
 )
 
 
@@ -15,10 +16,10 @@ from fanout.deployment import (
     ("env", "expected"),
     [
         ({}, "in_process"),
-        ({"DAGSTER_DEPLOYMENT": "local"}, "in_process"),
-        ({"DAGSTER_DEPLOYMENT": "stack"}, "warm_pool"),
-        ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "multiprocess"}, "multiprocess"),
-        ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "in_process"}, "in_process"),
+        ({"STACK_DEPLOYMENT": "local"}, "in_process"),
+        ({"STACK_DEPLOYMENT": "stack"}, "warm_pool"),
+        ({"STACK_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "multiprocess"}, "multiprocess"),
+        ({"STACK_DEPLOYMENT": "stack", "FANOUT_EXECUTOR": "in_process"}, "in_process"),
         ({"FANOUT_EXECUTOR": "multiprocess"}, "multiprocess"),
         ({"FANOUT_EXECUTOR": " "}, "in_process"),
     ],
@@ -52,9 +53,15 @@ def test_builders_registry_is_the_extension_point() -> None:
     assert "fanout.definitions" in FORKSERVER_PRELOAD_MODULES
 
 
+def test_the_old_deployment_name_is_read_for_one_release_with_a_warning() -> None:
+    with pytest.warns(FutureWarning, match="DAGSTER_DEPLOYMENT is renamed STACK_DEPLOYMENT"):
+        assert is_stack({"DAGSTER_DEPLOYMENT": "stack"})
+    assert not is_stack({"STACK_DEPLOYMENT": "local", "DAGSTER_DEPLOYMENT": "stack"})
+
+
 def test_data_dir_defaults() -> None:
     assert str(data_dir({})) == ".cache/data"
-    assert str(data_dir({"DAGSTER_DEPLOYMENT": "stack"})) == "/opt/dagster/data"
+    assert str(data_dir({"STACK_DEPLOYMENT": "stack"})) == "/opt/dagster/data"
     assert str(data_dir({"FANOUT_DATA_DIR": "/x"})) == "/x"
 
 
@@ -62,9 +69,9 @@ def test_data_dir_defaults() -> None:
     ("env", "expected"),
     [
         ({}, False),
-        ({"DAGSTER_DEPLOYMENT": "stack"}, True),
-        ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "false"}, False),
-        ({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "FALSE"}, False),
+        ({"STACK_DEPLOYMENT": "stack"}, True),
+        ({"STACK_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "false"}, False),
+        ({"STACK_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "FALSE"}, False),
         ({"FANOUT_SCHEDULE_ENABLED": "true"}, False),
     ],
 )

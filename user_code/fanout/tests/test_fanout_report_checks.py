@@ -105,7 +105,7 @@ def _cgroup_v1(root: Path) -> Path:
 
 def test_container_usage_comes_from_the_cgroup_in_the_stack_only(tmp_path: Path) -> None:
     root = _cgroup_v1(tmp_path)
-    stack = {"DAGSTER_DEPLOYMENT": "stack"}
+    stack = {"STACK_DEPLOYMENT": "stack"}
     assert container_usage(stack, root) == {"cpu_seconds": 2.5, "peak_memory_mib": 200.0}
     assert container_usage({}, root) == {}
     assert container_usage(stack, tmp_path / "absent") == {}

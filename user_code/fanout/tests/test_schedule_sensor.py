@@ -12,10 +12,10 @@ def test_schedule_defaults_and_env() -> None:
     local = build_fanout_schedule({})
     assert local.cron_schedule == "0 * * * *"
     assert local.default_status == dg.DefaultScheduleStatus.STOPPED
-    stack = build_fanout_schedule({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_CRON": "*/5 * * * *"})
+    stack = build_fanout_schedule({"STACK_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_CRON": "*/5 * * * *"})
     assert stack.cron_schedule == "*/5 * * * *"
     assert stack.default_status == dg.DefaultScheduleStatus.RUNNING
-    off = build_fanout_schedule({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "false"})
+    off = build_fanout_schedule({"STACK_DEPLOYMENT": "stack", "FANOUT_SCHEDULE_ENABLED": "false"})
     assert off.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
@@ -27,7 +27,7 @@ def test_schedule_requests_a_fanout_job_run() -> None:
 
 def test_sensor_interval_and_status_from_env() -> None:
     assert build_records_file_sensor({}).minimum_interval_seconds == 30
-    stack = build_records_file_sensor({"DAGSTER_DEPLOYMENT": "stack", "FANOUT_SENSOR_INTERVAL_SECONDS": "5"})
+    stack = build_records_file_sensor({"STACK_DEPLOYMENT": "stack", "FANOUT_SENSOR_INTERVAL_SECONDS": "5"})
     assert stack.minimum_interval_seconds == 5
     assert stack.default_status == dg.DefaultSensorStatus.RUNNING
     assert build_records_file_sensor({}).default_status == dg.DefaultSensorStatus.STOPPED

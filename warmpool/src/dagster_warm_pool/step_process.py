@@ -25,6 +25,7 @@ from dagster_warm_pool.protocol import (
     WorkerRunning,
     WriteRows,
 )
+from dagster_warm_pool.renamed_env import warm_pool_setting
 from dagster_warm_pool.sizing import MIB
 
 from dagster_warm_pool.template_state import TemplateState
@@ -37,7 +38,7 @@ EXIT_RUN_MISSING = 3
 EXIT_FRAMEWORK_ERROR = 4
 EXIT_INTERRUPTED = 1
 # Diagnostics: a directory where each step process writes its cProfile stats.
-PROFILE_DIR_ENV = "DAGSTER_WARM_POOL_PROFILE_DIR"
+PROFILE_DIR_ENV = "WARM_POOL_PROFILE_DIR"
 
 
 def _become_step_process(template_pid: int) -> None:
@@ -103,7 +104,7 @@ def _rows_sender(conn: Any) -> SendRows:
 
 
 def _run_profiled(state: TemplateState, launch: Launch, send_rows: SendRows | None) -> int:
-    profile_dir = os.environ.get(PROFILE_DIR_ENV)
+    profile_dir = warm_pool_setting(PROFILE_DIR_ENV, "DAGSTER_WARM_POOL_PROFILE_DIR")
     if not profile_dir:
         return _run_step(state, launch, send_rows)
     import cProfile

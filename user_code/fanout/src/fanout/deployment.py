@@ -1,7 +1,9 @@
 """Deployment-dependent settings read from the environment, so no code edit is needed per deployment.
 
 Env vars:
-  DAGSTER_DEPLOYMENT   "stack" inside the Docker stack; anything else means local/dev.
+  STACK_DEPLOYMENT     "stack" inside the Docker stack (its image sets it); anything else means
+                       local/dev. Until this release DAGSTER_DEPLOYMENT: still read, with a
+                       warning, for one more release.
   FANOUT_EXECUTOR      "in_process" | "multiprocess" | "warm_pool" (default: warm_pool in the
                        stack, in_process elsewhere). New executors are added in EXECUTOR_BUILDERS only.
   FANOUT_DATA_DIR      records files root (default /opt/dagster/data in the stack, ./.cache/data locally).
@@ -10,6 +12,7 @@ Env vars:
 
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,26 @@ MEMORY_LIMIT_HINT = (
 )
 
 
+DEPLOYMENT_ENV = "STACK_DEPLOYMENT"
+OLD_DEPLOYMENT_ENV = "DAGSTER_DEPLOYMENT"
+
+
+def deployment(env: Mapping[str, str] = os.environ) -> str:
+    """STACK_DEPLOYMENT; where it is unset, its old name (with a warning naming both)."""
+    value = env.get(DEPLOYMENT_ENV, "")
+    if not value.strip() and env.get(OLD_DEPLOYMENT_ENV, "").strip():
+        warnings.warn(
+            f"{OLD_DEPLOYMENT_ENV} is renamed {DEPLOYMENT_ENV}: set {DEPLOYMENT_ENV} instead "
+            "(the old name is read until the next release)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return env[OLD_DEPLOYMENT_ENV]
+    return value
+
+
 def is_stack(env: Mapping[str, str] = os.environ) -> bool:
-    return env.get("DAGSTER_DEPLOYMENT", "") == STACK
+    return deployment(env) == STACK
 
 
 def _in_process(tag_limits: TagLimits) -> dg.ExecutorDefinition:

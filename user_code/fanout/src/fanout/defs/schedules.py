@@ -1,6 +1,6 @@
 """`fanout_schedule`: runs fanout_job on FANOUT_SCHEDULE_CRON (default hourly).
 
-It starts RUNNING only in the stack (DAGSTER_DEPLOYMENT=stack) unless FANOUT_SCHEDULE_ENABLED=false.
+It starts RUNNING only in the stack (STACK_DEPLOYMENT=stack) unless FANOUT_SCHEDULE_ENABLED=false.
 """
 
 import os
