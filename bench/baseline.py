@@ -4,7 +4,8 @@ invocation, so "no slower than before" is a ratio on the same host at the same t
 The commit's files are extracted with `git archive` into a temp dir (the repository and its
 worktrees are left alone) and its `warm_pool` method runs from there, in a fresh process like
 every other method, on an instance configured the way that commit's stack configured it
-(Dagster's own Postgres storage: the stack-specific instance classes came later).
+(Dagster's own Postgres storage before the warm pool became a package with its instance
+classes; the stack's classes, from that tree, since).
 """
 
 from __future__ import annotations
@@ -21,6 +22,19 @@ from pathlib import Path
 METHOD = "baseline"
 # The baseline tree's method that is measured: its warm pool with its own defaults.
 MEASURED_METHOD = "warm_pool"
+# Where a tree keeps its packages (put first on the baseline's PYTHONPATH).
+PACKAGE_SOURCES = ("warmpool/src", "extensions/src", "user_code/fanout/src")
+
+
+def package_paths(tree: Path) -> list[str]:
+    return [str(tree / src) for src in PACKAGE_SOURCES if (tree / src).is_dir()]
+
+
+def instance_of(tree: Path, wanted: str) -> str:
+    """The instance the baseline tree can be measured on: `wanted` where the tree has the
+    warm pool's instance classes, else Dagster's own."""
+    has_classes = (tree / "warmpool/src/dagster_warm_pool/instance_config.py").is_file()
+    return wanted if has_classes else "stock"
 
 
 @contextlib.contextmanager

@@ -16,6 +16,16 @@ from dagster._core.execution.retries import RetryMode
 from dagster._grpc.types import ExecuteStepArgs
 from dagster._serdes import serialize_value
 from dagster_warm_pool import _dagster as adapter
+from dagster_warm_pool.connections import (
+    drop_inherited_connections,
+    hold_connections,
+    pooled_engines,
+    release_connections,
+)
+from dagster_warm_pool.event_tailer import OrderSafeTailer
+from dagster_warm_pool.mapped_steps import narrowed_to_own_mapping_key
+from dagster_warm_pool.multiprocess import is_child_process_crash, step_worker_pid
+from dagster_warm_pool.step_definitions import warm_step_definitions
 from warm_pool_runs import events, execute, step_keys
 
 pytestmark = pytest.mark.timeout(120)
@@ -54,7 +64,10 @@ def test_execute_step_matches_dagster_api_execute_step(tmp_path: Path, postgres_
     )
     with dg.DagsterInstance.from_config(str(home)) as instance:
         ours, stock = _new_run(instance), _new_run(instance)
-        adapter.execute_step_in_this_process(_step_args(instance, ours, "one"), instance, ours)
+        for _event in adapter.execute_step_in_this_process(
+            _step_args(instance, ours, "one"), instance, ours
+        ):
+            pass
         env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)}
         done = subprocess.run(
             [sys.executable, "-m", "dagster", "api", "execute_step",
@@ -70,10 +83,11 @@ def _tailers(handler_free_retries=RetryMode.DISABLED):
     from dagster._core.executor.step_delegating import StepDelegatingExecutor
 
     stock = StepDelegatingExecutor(step_handler=None, retries=handler_free_retries)  # type: ignore[arg-type]
-    ours = adapter.OrderSafeStepDelegatingExecutor(
-        step_handler=None,
+    ours = adapter.HookedStepDelegatingExecutor(
+        step_handler=None,  # type: ignore[arg-type]
         retries=handler_free_retries,
-        tail_offset=200,  # type: ignore[arg-type]
+        pause=lambda: 0.0,
+        pop_events=OrderSafeTailer(200),
     )
     return stock, ours
 
@@ -89,20 +103,29 @@ def test_order_safe_tailer_reads_what_the_stock_tailer_reads(pg_instance) -> Non
     assert ours._pop_events(pg_instance, run.run_id, set(range(10**9, 10**9 + 1))) != []  # noqa: SLF001
 
 
-def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(pg_instance) -> None:
-    """A row that becomes visible after the tailer has passed its id: the stock tailer (no
-    offset) never returns it; ours does on the next poll."""
+def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(
+    pg_instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row that becomes visible after the tailer has passed its id: the stock tailer without
+    an offset never returns it; ours does on the next poll, and so does the stock tailer with
+    the offset the stack's event-log storage sets through Dagster's hook."""
     import sqlalchemy as db
 
     storage = pg_instance.event_log_storage
+    assert storage.default_run_scoped_event_tailer_offset() > 0
     with storage.index_connection() as conn:
         # The id a slow writer would have been given before the run's other events.
         late_id = conn.execute(db.text("SELECT nextval('event_logs_id_seq')")).scalar()
     run, _ = execute(pg_instance, J.simple_job)
     stock, ours = _tailers()
+    hooked, _ = _tailers()
     stock_seen: set[int] = set()
+    hooked_seen: set[int] = set()
     our_seen: set[int] = set()
+    monkeypatch.setenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", "0")
     stock._pop_events(pg_instance, run.run_id, stock_seen)  # noqa: SLF001
+    monkeypatch.delenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET")
+    hooked._pop_events(pg_instance, run.run_id, hooked_seen)  # noqa: SLF001
     ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
     assert min(our_seen) > late_id
     with storage.index_connection() as conn:
@@ -115,7 +138,10 @@ def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(pg_instance) ->
             ),
             {"late": late_id, "last": last},
         )
+    monkeypatch.setenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", "0")
     assert stock._pop_events(pg_instance, run.run_id, stock_seen) == []  # noqa: SLF001
+    monkeypatch.delenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET")
+    assert len(hooked._pop_events(pg_instance, run.run_id, hooked_seen)) == 1  # noqa: SLF001
     late = ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
     assert len(late) == 1 and late_id in our_seen
 
@@ -144,7 +170,7 @@ def test_child_process_crash_is_recognized_on_the_stock_executor(
     crashes = [
         e.dagster_event
         for e in events(pg_instance, run.run_id, "ENGINE_EVENT")
-        if adapter.is_child_process_crash(e.dagster_event)
+        if is_child_process_crash(e.dagster_event)
     ]
     assert [e.step_key for e in crashes] == ["dies"]
     assert "exited with code 17" in (crashes[0].message or "")
@@ -161,25 +187,25 @@ def test_stock_step_processes_are_the_first_out_of_memory_victims(pg_instance) -
         started = [
             e.dagster_event for e in events(pg_instance, result.run_id, "STEP_WORKER_STARTED")
         ]
-    assert [adapter.step_worker_pid(e) for e in started] != [None]
+    assert [step_worker_pid(e) for e in started] != [None]
     assert Path("/proc/self/oom_score_adj").read_text().strip() == "0"
 
 
 def test_connection_holding_on_postgres(pg_instance) -> None:
     import sqlalchemy.pool
 
-    engines = adapter._engines(pg_instance)  # noqa: SLF001
+    engines = pooled_engines(pg_instance)
     assert len(engines) == 2 and all(isinstance(e.pool, sqlalchemy.pool.NullPool) for e in engines)
-    adapter.hold_connections(pg_instance)
-    engines = adapter._engines(pg_instance)  # noqa: SLF001
+    hold_connections(pg_instance)
+    engines = pooled_engines(pg_instance)
     assert all(isinstance(e.pool, sqlalchemy.pool.QueuePool) for e in engines)
     pg_instance.get_runs(limit=1)
     assert engines[0].pool.checkedin() == 1  # the connection stays open for the next query
-    adapter.hold_connections(pg_instance)  # already pooled: kept, not replaced
-    assert adapter._engines(pg_instance) == engines  # noqa: SLF001
-    adapter.drop_inherited_connections(pg_instance)
+    hold_connections(pg_instance)  # already pooled: kept, not replaced
+    assert pooled_engines(pg_instance) == engines
+    drop_inherited_connections(pg_instance)
     assert engines[0].pool.checkedin() == 0
-    adapter.release_connections(pg_instance)
+    release_connections(pg_instance)
 
 
 def test_interrupts_are_captured_not_raised() -> None:
@@ -197,7 +223,7 @@ def test_warmed_definitions_are_what_a_step_process_gets(pg_instance) -> None:
     from dagster._utils.hosted_user_process import recon_job_from_origin
 
     run = _new_run(pg_instance)
-    adapter.warm_step_definitions(pg_instance, run)
+    warm_step_definitions(pg_instance, run)
     first = recon_job_from_origin(run.job_code_origin).get_definition()
     assert recon_job_from_origin(run.job_code_origin).get_definition() is first
     assert first.name == "simple_job"
@@ -205,20 +231,18 @@ def test_warmed_definitions_are_what_a_step_process_gets(pg_instance) -> None:
     assert first._run_config_schema is not None  # noqa: SLF001 - the cache being pinned
 
 
-def _delegating(pause) -> adapter.OrderSafeStepDelegatingExecutor:
-    return adapter.OrderSafeStepDelegatingExecutor(
-        None, tail_offset=0, retries=RetryMode.DISABLED, sleep_seconds=0.25, pause=pause
-    )
-
-
 def test_the_loops_sleep_becomes_the_pause() -> None:
     """StepDelegatingExecutor sets `_sleep_seconds` in __init__ and sleeps that long once per
-    loop iteration; with a pause, reading it pauses and leaves nothing to sleep."""
+    loop iteration; reading it runs the pause, and the loop sleeps what the pause returns."""
     calls: list[int] = []
-    executor = _delegating(lambda: calls.append(1))
+    executor = adapter.HookedStepDelegatingExecutor(
+        None,  # type: ignore[arg-type]
+        retries=RetryMode.DISABLED,
+        sleep_seconds=0.25,
+        pause=lambda: calls.append(1) or 0.0,
+    )
     assert executor._sleep_seconds == 0.0  # noqa: SLF001 - the hook being pinned
     assert calls == [1]
-    assert _delegating(None)._sleep_seconds == 0.25  # noqa: SLF001
 
 
 def test_a_finished_step_wakes_the_orchestrator(pg_instance) -> None:
@@ -271,7 +295,7 @@ def test_a_mapped_steps_plan_from_its_own_mapping_key_is_the_full_plans() -> Non
     narrowed_any = False
     for step_key in every_step:
         full = _mapped_args(step_key, mappings)
-        narrow = adapter.narrowed_to_own_mapping_key(full)
+        narrow = narrowed_to_own_mapping_key(full)
         if "[" not in step_key:
             assert narrow is full
             continue
@@ -293,14 +317,14 @@ def test_a_mapped_steps_plan_from_its_own_mapping_key_is_the_full_plans() -> Non
 
 def test_narrowing_leaves_keys_it_did_not_produce_and_nested_mappings_alone() -> None:
     only_b = {"fan_out_a": {"result": ["c0", "c1"]}, "fan_out_b": {"result": ["c7"]}}
-    narrow = adapter.narrowed_to_own_mapping_key(_mapped_args("square_2[c1]", only_b))
+    narrow = narrowed_to_own_mapping_key(_mapped_args("square_2[c1]", only_b))
     assert narrow.known_state.dynamic_mappings == {
         "fan_out_a": {"result": ["c1"]},
         "fan_out_b": {"result": ["c7"]},
     }
     nested = {"fan_out_a": {"result": ["c0"]}, "square_2[c0]": {"result": ["c0"]}}
     args = _mapped_args("square_2[c0]", nested)
-    assert adapter.narrowed_to_own_mapping_key(args) is args
+    assert narrowed_to_own_mapping_key(args) is args
 
 
 def test_a_run_of_narrowed_steps_computes_what_the_stock_executor_does(pg_instance) -> None:
@@ -322,3 +346,20 @@ def test_a_run_of_narrowed_steps_computes_what_the_stock_executor_does(pg_instan
     }
     assert succeeded["warm_pool"] == succeeded["stock"]
     assert "scale[c3]" in succeeded["warm_pool"]
+
+
+def test_storage_internals_are_where_the_wrappers_look(pg_instance) -> None:
+    """The private attributes the wrappers read exist with the shapes the package uses."""
+    import sqlalchemy
+
+    storage = pg_instance.event_log_storage
+    assert isinstance(adapter.storage_engine(storage), sqlalchemy.engine.Engine)
+    assert adapter.storage_engine(object()) is None
+    assert adapter.token_provider(storage) is None
+    with adapter.storage_connection(storage) as conn:
+        with conn.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    # store_event's NOTIFY: what the webserver's and daemon's event watchers LISTEN on.
+    assert adapter.event_channel() == "run_events"
+    assert adapter.compute_log_extensions() == ("out", "err")

@@ -5,7 +5,7 @@ Postgres connection of their own."""
 import psycopg2
 import pytest
 import warm_pool_test_jobs as J
-from dagster_warm_pool._dagster import event_rows, writer_dsn
+from dagster_warm_pool.event_rows import event_rows, writer_dsn
 from dagster_warm_pool.row_writer import RowWriter
 from warm_pool_runs import events, execute
 

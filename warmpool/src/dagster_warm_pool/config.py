@@ -29,6 +29,9 @@ DEFAULT_POLL_INTERVAL_S = 0.1
 # step processes are not missed (only their ids are re-read: cheap, so generous).
 DEFAULT_TAILER_OFFSET = 200
 DEFAULT_MAX_TEMPLATE_RESTARTS = 3
+# Optimizations that rest on Dagster's private code, each of which can be turned off to measure
+# what it earns (BENCHMARKS.md, "Optimizations on private Dagster code").
+OPTIMIZATIONS = ("template_rows", "own_tailer", "narrowed_plans")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ class WarmPoolOptions:
     steps_per_worker: int = 1
     max_worker_memory_mib: int = 0
     force_multiprocess: bool = False
+    optimizations_off: frozenset[str] = frozenset()
+
+    def uses(self, optimization: str) -> bool:
+        if optimization not in OPTIMIZATIONS:
+            raise ValueError(f"unknown optimization {optimization!r}")
+        return optimization not in self.optimizations_off
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WarmPoolOptions:
@@ -83,7 +92,15 @@ class WarmPoolOptions:
                 config.get("max_worker_memory_mib", defaults.max_worker_memory_mib)
             ),
             force_multiprocess=bool(config.get("force_multiprocess", defaults.force_multiprocess)),
+            optimizations_off=_known_optimizations(config.get("optimizations_off") or ()),
         )
+
+
+def _known_optimizations(names: Any) -> frozenset[str]:
+    unknown = sorted(set(names) - set(OPTIMIZATIONS))
+    if unknown:
+        raise ValueError(f"optimizations_off: unknown {unknown}; known: {list(OPTIMIZATIONS)}")
+    return frozenset(names)
 
 
 WARM_POOL_CONFIG: dict[str, Any] = {
@@ -177,6 +194,15 @@ WARM_POOL_CONFIG: dict[str, Any] = {
         description=(
             "Run this run on Dagster's multiprocess executor instead (same configuration): to "
             "compare the two, or to rule the warm pool out while investigating a problem."
+        ),
+    ),
+    "optimizations_off": dg.Field(
+        [str],
+        is_required=False,
+        description=(
+            "For measuring only: optimizations to turn off, from "
+            f"{list(OPTIMIZATIONS)} (each rests on Dagster's private code; turning one off "
+            "takes Dagster's own path instead). Leave unset."
         ),
     ),
     "memory_limit_hint": dg.Field(

@@ -3,7 +3,7 @@ for the bookkeeping events of a warm-pool step.
 
 Stock Dagster writes every event as it happens: an INSERT and a NOTIFY, each autocommitted,
 about a dozen per step. Inside `batched_step_writes()` (entered only by the warm pool's step
-processes) the step's plain bookkeeping events (dagster_warm_pool._dagster.step_event_kinds)
+processes) the step's plain bookkeeping events (dagster_warm_pool.event_rows.PLAIN_KINDS)
 are held and written together, in one statement, at the points where someone could look:
   * at STEP_START, so a long step shows as running;
   * with any log message (`context.log...`), so messages appear when they are logged;
@@ -32,7 +32,17 @@ from typing import Any
 
 from dagster_postgres import PostgresEventLogStorage
 
-from dagster_warm_pool._dagster import event_rows, insert_event_rows, step_event_kinds
+from dagster_warm_pool._dagster import token_provider
+from dagster_warm_pool.event_rows import (
+    PLAIN_KINDS,
+    TERMINAL_KINDS,
+    event_rows,
+    insert_event_rows,
+)
+
+# Rows a concurrent writer can commit below a tailer's cursor: a few flushes of each step
+# process running at once.
+RUN_SCOPED_TAILER_OFFSET = 50
 
 SendRows = Callable[[list[dict[str, Any]]], None]
 
@@ -50,13 +60,17 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
             postgres_url=stock.postgres_url,
             should_autocreate_tables=stock.should_autocreate_tables,
             inst_data=inst_data,
-            token_provider=stock._token_provider,  # noqa: SLF001 - the parent's own setting
+            token_provider=token_provider(stock),
         )
+
+    def default_run_scoped_event_tailer_offset(self) -> int:
+        # Dagster's designed hook for tailers that read by id: step processes commit
+        # concurrently, so a row can become visible below a tailer's cursor. Used where the warm
+        # pool's own tailer is not (optimizations_off: own_tailer).
+        return RUN_SCOPED_TAILER_OFFSET
 
     @contextlib.contextmanager
     def batched_step_writes(self, send_rows: SendRows | None = None) -> Iterator[None]:
-        terminal, plain = step_event_kinds()
-        self._terminal, self._plain = terminal, plain
         self._buffer = []
         self._send_rows = send_rows
         try:
@@ -78,12 +92,12 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
             self._flush()
             return
         kind = dagster_event.event_type
-        if kind not in self._plain:
+        if kind not in PLAIN_KINDS:
             self._flush()
             super().store_event(event)
             return
         self._buffer.append(event)
-        if kind in self._terminal or kind.value == "STEP_START":
+        if kind in TERMINAL_KINDS or kind.value == "STEP_START":
             self._flush()
 
     def _flush(self) -> None:

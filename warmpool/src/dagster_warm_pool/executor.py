@@ -13,23 +13,23 @@ import dagster as dg
 from dagster_warm_pool._dagster import (
     DagsterEvent,
     ExecutionPlan,
-    OrderSafeStepDelegatingExecutor,
+    HookedStepDelegatingExecutor,
     PlanOrchestrationContext,
     RetryMode,
     StepDependencyConfig,
-    hold_connections,
-    warning_engine_event,
 )
 from dagster_warm_pool.cgroup_cpu import container_cpu_count
 from dagster_warm_pool.cgroup_memory import read_memory
 from dagster_warm_pool.config import WarmPoolOptions
+from dagster_warm_pool.connections import hold_connections
 from dagster_warm_pool.container_sizing import container_sizing
+from dagster_warm_pool.event_tailer import order_safe_tailer
 from dagster_warm_pool.guard import version_problem
 from dagster_warm_pool.handler import WarmPoolStepHandler
 from dagster_warm_pool.multiprocess import OomExplainingMultiprocessExecutor
 from dagster_warm_pool.pool import StartInfo, TemplateClient, TemplateUnavailable
 from dagster_warm_pool.protocol import TemplateSpec
-from dagster_warm_pool.run_events import info_event, run_usage_event
+from dagster_warm_pool.run_events import info_event, run_usage_event, warning_engine_event
 from dagster_warm_pool.sizing import Sizing
 
 FALLBACK_PREFIX = "Warm pool not used for this run:"
@@ -125,12 +125,20 @@ class WarmPoolExecutor(dg.Executor):
         # Sized again now the template's own memory is known.
         sizing = self.sizing(info.template_pid)
         yield _started_event(plan_context, info, sizing)
-        delegating = OrderSafeStepDelegatingExecutor(
-            WarmPoolStepHandler(client),
-            tail_offset=self._options.event_tailer_offset,
+        options = self._options
+
+        def pause() -> float:
+            # Instead of the loop's fixed sleep: the template reports every step process that
+            # finishes, so the next step is launched at once, not after a whole sleep.
+            client.wait_for_news(options.poll_interval_seconds)
+            return 0.0
+
+        tail_offset = options.event_tailer_offset if options.uses("own_tailer") else None
+        delegating = HookedStepDelegatingExecutor(
+            WarmPoolStepHandler(client, narrow_plans=options.uses("narrowed_plans")),
+            pause=pause,
+            pop_events=order_safe_tailer(plan_context.instance, tail_offset),
             retries=self._retries,
-            sleep_seconds=self._options.poll_interval_seconds,
-            pause=lambda: client.wait_for_news(self._options.poll_interval_seconds),
             # Every poll: a step process that died is noticed within one poll interval.
             check_step_health_interval_seconds=0,
             max_concurrent=sizing.workers,

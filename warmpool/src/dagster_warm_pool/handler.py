@@ -9,8 +9,8 @@ from dagster_warm_pool._dagster import (
     DagsterEvent,
     StepHandler,
     StepHandlerContext,
-    narrowed_to_own_mapping_key,
 )
+from dagster_warm_pool.mapped_steps import narrowed_to_own_mapping_key
 from dagster_warm_pool.pool import TemplateClient
 
 
@@ -22,8 +22,9 @@ def _step_key(context: StepHandlerContext) -> str:
 
 
 class WarmPoolStepHandler(StepHandler):
-    def __init__(self, client: TemplateClient) -> None:
+    def __init__(self, client: TemplateClient, narrow_plans: bool = True) -> None:
         self._client = client
+        self._narrow_plans = narrow_plans
 
     @property
     def name(self) -> str:
@@ -32,7 +33,9 @@ class WarmPoolStepHandler(StepHandler):
     def launch_step(self, step_handler_context: StepHandlerContext) -> Iterator[DagsterEvent]:
         # No "launching step" engine event: each is a database write on the dispatch path,
         # and the step's own STEP_WORKER_STARTED follows within milliseconds.
-        args = narrowed_to_own_mapping_key(step_handler_context.execute_step_args)
+        args = step_handler_context.execute_step_args
+        if self._narrow_plans:
+            args = narrowed_to_own_mapping_key(args)
         self._client.launch(_step_key(step_handler_context), args)
         return iter(())
 

@@ -14,18 +14,38 @@ from collections.abc import Iterator
 from typing import Any
 
 from dagster_warm_pool._dagster import (
+    CHILD_CRASH_ERROR,
+    STEP_WORKER_PID_KEY,
     DagsterEvent,
     ExecutionPlan,
     MultiprocessExecutor,
     PlanOrchestrationContext,
-    is_child_process_crash,
-    step_error_event,
-    step_worker_pid,
 )
 from dagster_warm_pool.cgroup_memory import read_memory
 from dagster_warm_pool.process_control import raise_oom_score
-from dagster_warm_pool.run_events import run_usage_event
+from dagster_warm_pool.run_events import run_usage_event, step_error_event
 from dagster_warm_pool.step_death import describe_oom
+
+
+def step_worker_pid(event: DagsterEvent) -> int | None:
+    """The step process's pid from a STEP_WORKER_STARTED event, else None."""
+    if event.event_type_value != "STEP_WORKER_STARTED":
+        return None
+    data = event.event_specific_data
+    value = getattr(data, "metadata", {}).get(STEP_WORKER_PID_KEY) if data is not None else None
+    text = getattr(value, "value", value)
+    try:
+        return int(text) if text is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def is_child_process_crash(event: DagsterEvent) -> bool:
+    """Dagster's "child process for step X unexpectedly exited" engine event."""
+    if not event.is_engine_event or event.step_key is None:
+        return False
+    error = event.engine_event_data.error
+    return error is not None and error.cls_name == CHILD_CRASH_ERROR
 
 
 class OomExplainingMultiprocessExecutor(MultiprocessExecutor):

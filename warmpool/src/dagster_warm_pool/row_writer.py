@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from dagster_warm_pool._dagster import insert_rows
+from dagster_warm_pool.event_rows import insert_rows
 
 CONNECT_OPTIONS: dict[str, Any] = {
     "connect_timeout": 10,

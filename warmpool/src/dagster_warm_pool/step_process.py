@@ -53,7 +53,7 @@ def _become_step_process(template_pid: int) -> None:
 def worker_main(state: TemplateState, conn: Any, launch: Launch | None) -> int:
     """Run `launch` (a spare: the first step the template sends), then (reuse opt-in) further
     steps sent by the template; the exit code."""
-    from dagster_warm_pool._dagster import hold_connections, open_connection, release_connections
+    from dagster_warm_pool.connections import hold_connections, open_connection, release_connections
 
     _become_step_process(template_pid=os.getppid())
     options = state.spec.options
@@ -128,7 +128,8 @@ def _run_step(state: TemplateState, launch: Launch, send_rows: SendRows | None) 
         # The run as the template read it: its status is not re-read (one connection and one
         # query less per step); a terminated run's steps are stopped by the orchestrator.
         with _batched_writes(state.instance, send_rows), interrupts_captured():
-            execute_step_in_this_process(launch.args, state.instance, state.run)
+            for _event in execute_step_in_this_process(launch.args, state.instance, state.run):
+                pass  # each event is already in the run's event log
         return 0
     except INTERRUPTS:
         return EXIT_INTERRUPTED
@@ -146,7 +147,7 @@ def _batched_writes(instance: Any, send_rows: SendRows | None) -> Any:
 
 def probe_main(state: TemplateState, conn: Any) -> int:
     """The start-up probe: a child of the template that can read the run from the database."""
-    from dagster_warm_pool._dagster import release_connections
+    from dagster_warm_pool.connections import release_connections
 
     _become_step_process(template_pid=os.getppid())
     try:

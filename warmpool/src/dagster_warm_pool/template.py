@@ -83,14 +83,14 @@ class Child:
 
 
 def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> TemplateState:
-    from dagster_warm_pool._dagster import (
+    from dagster_warm_pool.connections import (
         drop_inherited_connections,
         hold_connections,
         release_connections,
-        warm_step_definitions,
-        writer_dsn,
     )
     from dagster_warm_pool.event_log import BatchingPostgresEventLogStorage
+    from dagster_warm_pool.event_rows import writer_dsn
+    from dagster_warm_pool.step_definitions import warm_step_definitions
 
     if inherited is not None:
         instance, run = inherited
@@ -117,7 +117,9 @@ def _init_state(spec: TemplateSpec, inherited: tuple[Any, Any] | None) -> Templa
     # the pool a step inherits.
     hold_connections(instance)
     storage = instance.event_log_storage
-    dsn = writer_dsn(storage) if isinstance(storage, BatchingPostgresEventLogStorage) else None
+    writes_rows = spec.options.uses("template_rows")
+    batching = isinstance(storage, BatchingPostgresEventLogStorage)
+    dsn = writer_dsn(storage) if batching and writes_rows else None
     return TemplateState(spec=spec, instance=instance, run=run, writer_dsn=dsn)
 
 
