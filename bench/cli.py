@@ -60,8 +60,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench import baseline as baseline_tree
-from bench.postgres import throwaway_postgres
 from bench.run_usage import RUN_USAGE_PREFIX, fetch_run_usage, median_usage
+from stack_testing.postgres import throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL_METHODS = [

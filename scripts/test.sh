@@ -3,7 +3,7 @@
 # Chromium and fonts for the browser tests), then unit tests, then integration tests against
 # a live stack that the tests bring up under their own name and tear down (volumes included).
 # Extra arguments go to pytest, e.g. `./scripts/test.sh -m "not integration"` for unit only
-# (then no browser is installed).
+# (then neither Docker nor a browser is installed: those tests need no service).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/provision.sh
@@ -11,8 +11,10 @@ provision_packages python3-venv
 bash scripts/venv.sh
 case " $* " in
   *" not integration"*) ;;
-  *) provision_packages chromium fonts-liberation fonts-dejavu-core ;;
+  *)
+    provision_packages chromium fonts-liberation fonts-dejavu-core
+    provision_engine
+    provision_images
+    ;;
 esac
-provision_engine
-provision_images
 exec .venv/bin/python -m pytest "$@"

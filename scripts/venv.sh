@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create or refresh .venv with the pinned host-side dependencies (tests, benchmark, deployer,
-# local dev) and every code location under user_code/, editable. Re-installs only when the
-# requirements or a location's pyproject.toml changed. Used by scripts/up.sh and scripts/test.sh.
+# local dev), the stack's own packages (extensions, warmpool, testing) and every code location
+# under user_code/, editable. Re-installs only when the requirements or one of those
+# packages' pyproject.toml changed. Used by scripts/up.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,7 +13,11 @@ if [ -n "${STACK_VENV_FROZEN:-}" ] && [ -x "$venv/bin/python" ]; then
 fi
 stamp=$venv/.requirements.sha256
 locations=(user_code/*/pyproject.toml)
-want=$(cat requirements/constraints.txt requirements/*.in "${locations[@]}" | sha256sum | cut -d' ' -f1)
+# The stack's own packages, dev.in's `-e ./DIR` lines: their pyproject.toml (dependencies, the
+# test plugin's entry point) is read at install time, so a change to one reinstalls too.
+mapfile -t packages < <(sed -n 's|^-e \./\(.*\)$|\1/pyproject.toml|p' requirements/dev.in)
+want=$(cat requirements/constraints.txt requirements/*.in "${locations[@]}" "${packages[@]}" \
+  | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

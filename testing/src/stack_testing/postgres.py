@@ -1,4 +1,5 @@
-"""A throwaway Postgres for one benchmark invocation: a docker container on 127.0.0.1.
+"""A throwaway Postgres for one test session or benchmark invocation: a docker container on
+127.0.0.1.
 
 The image comes from $POSTGRES_IMAGE (default postgres:15-bookworm; hosts without a
 registry build a local one, see registryless/images.env).  Docker picks a free host
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 DEFAULT_IMAGE = "postgres:15-bookworm"
-_USER = _PASSWORD = _DB = "bench"
+_USER = _PASSWORD = _DB = "stack"
 _READY_TIMEOUT_S = 60.0
 
 
@@ -49,7 +50,7 @@ def _wait_ready(name: str, url: str) -> None:
 def throwaway_postgres(image: str | None = None) -> Iterator[str]:
     """Yield a postgres_url for a fresh database; remove the container afterwards."""
     image = image or os.environ.get("POSTGRES_IMAGE") or DEFAULT_IMAGE
-    name = f"bench-postgres-{uuid.uuid4().hex[:8]}"
+    name = f"throwaway-postgres-{uuid.uuid4().hex[:8]}"
     _docker(
         "run", "-d", "--rm", "--name", name,
         "-e", f"POSTGRES_USER={_USER}", "-e", f"POSTGRES_PASSWORD={_PASSWORD}",

@@ -1,0 +1,2 @@
+"""The stack's shared test support: a throwaway Postgres (`postgres`) and the pytest plugin
+every package's tests load (`pytest_plugin`)."""
