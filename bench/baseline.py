@@ -33,7 +33,7 @@ def package_paths(tree: Path) -> list[str]:
 def instance_of(tree: Path, wanted: str) -> str:
     """The instance the baseline tree can be measured on: `wanted` where the tree has the
     warm pool's instance classes, else Dagster's own."""
-    has_classes = (tree / "warmpool/src/dagster_warm_pool/instance_config.py").is_file()
+    has_classes = (tree / "warmpool/src/dagster_warm_pool/event_log.py").is_file()
     return wanted if has_classes else "stock"
 
 

@@ -61,6 +61,7 @@ from tqdm import tqdm
 
 from bench import baseline as baseline_tree
 from bench.run_usage import RUN_USAGE_PREFIX, fetch_run_usage, median_usage
+from stack_testing.instance_config import stack_instance_config
 from stack_testing.postgres import throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,9 @@ ALL_METHODS = [
     "multiprocess_tuned",
     "warm_pool",
     "warm_pool:reuse",
+    "warm_pool:no_template_rows",
+    "warm_pool:stock_tailer",
+    "warm_pool:no_narrowing",
     "cli",
     "stack",
     baseline_tree.METHOD,
@@ -77,6 +81,7 @@ ALL_METHODS = [
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
 FANOUT_METHODS = {
     "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:reuse",
+    "warm_pool:no_template_rows", "warm_pool:stock_tailer", "warm_pool:no_narrowing",
     baseline_tree.METHOD,
 }  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
@@ -110,11 +115,7 @@ def _make_home(postgres_url: str | None, instance: str = "stack") -> str:
     home = tempfile.mkdtemp(prefix="bench-dagster-home-")
     config: dict = {"telemetry": {"enabled": False}}
     if postgres_url and instance == "stack":
-        from dagster_warm_pool import postgres_instance_config
-
-        config.update(
-            postgres_instance_config({"postgres_url": postgres_url}, str(Path(home, "compute_logs")))
-        )
+        config.update(stack_instance_config(postgres_url, str(Path(home, "compute_logs"))))
     elif postgres_url:
         config["storage"] = {"postgres": {"postgres_url": postgres_url}}
     # JSON is YAML: no YAML writer needed.
@@ -125,7 +126,10 @@ def _make_home(postgres_url: str | None, instance: str = "stack") -> str:
 def _env(home: str, tree: Path = REPO_ROOT) -> dict[str, str]:
     env = dict(os.environ)
     env["DAGSTER_HOME"] = home
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
+    # A baseline tree's own packages shadow the installed (this tree's) ones.
+    packages = [] if tree == REPO_ROOT else baseline_tree.package_paths(tree)
+    paths = [str(tree), *packages, env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -133,6 +137,11 @@ def _env(home: str, tree: Path = REPO_ROOT) -> dict[str, str]:
 WARM_POOL_VARIANTS: dict[str, dict] = {
     "": {},
     "reuse": {"steps_per_worker": 1000},
+    # Each optimization that rests on Dagster's private code, turned off (BENCHMARKS.md,
+    # "Optimizations on private Dagster code").
+    "no_template_rows": {"optimizations_off": ["template_rows"]},
+    "stock_tailer": {"optimizations_off": ["own_tailer"]},
+    "no_narrowing": {"optimizations_off": ["narrowed_plans"]},
 }
 
 
@@ -532,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = None
         if args.baseline:
             tree = stack.enter_context(baseline_tree.extracted_tree(REPO_ROOT, args.baseline))
-            baseline_home = _make_home(postgres_url, "stock")
+            baseline_home = _make_home(postgres_url, baseline_tree.instance_of(tree, args.instance))
             stack.callback(shutil.rmtree, baseline_home, ignore_errors=True)
             baseline = (tree, baseline_home)
         scaling_samples = []

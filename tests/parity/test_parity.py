@@ -15,7 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster_warm_pool import postgres_instance_config
+from stack_testing.instance_config import stack_instance_config
 
 from tests.parity.parity_jobs import JOBS
 from tests.parity.run_summary import RunSummary, summarize_run
@@ -159,7 +159,7 @@ def test_termination_mid_run(tmp_path: Path, postgres_url: str) -> None:
     home.mkdir()
     config = {
         # The stack's instance configuration (as the pg_instance fixture), in a dagster.yaml.
-        **postgres_instance_config({"postgres_url": postgres_url}, str(tmp_path / "logs")),
+        **stack_instance_config(postgres_url, str(tmp_path / "logs")),
         "telemetry": {"enabled": False},
     }
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))

@@ -90,9 +90,9 @@ def postgres_url() -> Iterator[str]:
 
 def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict[str, Any]:
     """The stack's instance configuration (dagster.yaml) on a test database."""
-    from dagster_warm_pool.instance_config import postgres_instance_config
+    from stack_testing.instance_config import stack_instance_config
 
-    return postgres_instance_config({"postgres_url": postgres_url}, compute_logs_dir)
+    return stack_instance_config(postgres_url, compute_logs_dir)
 
 
 @pytest.fixture

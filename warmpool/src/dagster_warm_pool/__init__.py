@@ -15,7 +15,6 @@ from dagster_warm_pool.container_sizing import container_sizing, default_max_con
 from dagster_warm_pool.definition import multiprocess_executor, warm_pool_executor
 from dagster_warm_pool.executor import FALLBACK_PREFIX, WarmPoolExecutor
 from dagster_warm_pool.guard import TESTED_DAGSTER_VERSIONS
-from dagster_warm_pool.instance_config import postgres_instance_config
 from dagster_warm_pool.run_usage import RUN_USAGE_PREFIX
 from dagster_warm_pool.sizing import MIB, size_workers
 from dagster_warm_pool.supported_versions import SUPPORTED_VERSIONS_ENV
@@ -34,7 +33,6 @@ __all__ = [
     "default_max_concurrent",
     "mib",
     "multiprocess_executor",
-    "postgres_instance_config",
     "read_cpu_seconds",
     "read_memory",
     "size_workers",
