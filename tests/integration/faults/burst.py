@@ -1,10 +1,10 @@
 """A burst of runs against the live stack: what is sampled while it drains, and where each
 run's time went (from the run's own event timestamps)."""
 
-import statistics
 import threading
 from dataclasses import dataclass, field
 
+from bench.burst import LAUNCHER_MESSAGE, marks_from_events
 from tests.integration.stack import Stack
 
 IN_FLIGHT = """
@@ -14,16 +14,6 @@ EVENTS = """
 query ($runId: ID!) { logsForRun(runId: $runId, limit: 5000) { ... on EventConnection {
   events { __typename ... on MessageEvent { message timestamp } } } } }
 """
-
-# Event marks of a run, in order: queued, taken by the daemon, container created, run
-# worker up, run finished.
-PHASES = [
-    ("queue wait", "enqueued", "starting"),
-    ("launch (daemon: limits, create, start)", "starting", "container"),
-    ("run worker start (container start, imports, instance)", "container", "started"),
-    ("run (steps, warm pool)", "started", "finished"),
-    ("total", "enqueued", "finished"),
-]
 
 
 @dataclass
@@ -76,7 +66,7 @@ def times_launched(stack: Stack, run_id: str) -> tuple[int, int]:
     once. Read from the run's events, which outlive the containers the launcher removes."""
     events = stack.graphql(EVENTS, {"runId": run_id})["logsForRun"]["events"]
     launched = sum(
-        (e.get("message") or "").startswith("[LimitedDockerRunLauncher] Launching run")
+        (e.get("message") or "").startswith(LAUNCHER_MESSAGE)
         for e in events
     )
     started = sum(e["__typename"] == "RunStartEvent" for e in events)
@@ -84,35 +74,6 @@ def times_launched(stack: Stack, run_id: str) -> tuple[int, int]:
 
 
 def run_marks(stack: Stack, run_id: str) -> dict[str, float]:
-    marks: dict[str, float] = {}
-    kinds = {
-        "RunEnqueuedEvent": "enqueued",
-        "RunStartingEvent": "starting",
-        "RunStartEvent": "started",
-        "RunSuccessEvent": "finished",
-        "RunFailureEvent": "finished",
-    }
     events = stack.graphql(EVENTS, {"runId": run_id})["logsForRun"]["events"]
-    for event in events:
-        at = float(event["timestamp"]) / 1000
-        message = event.get("message") or ""
-        name = kinds.get(event["__typename"])
-        if name is None and message.startswith("[LimitedDockerRunLauncher] Launching run"):
-            name = "container"
-        if name is None and message.startswith("Run resource usage: CPU"):
-            marks["cpu_s"] = float(message.split("CPU ")[1].split(" s")[0])
-        if name and name not in marks:
-            marks[name] = at
-    return marks
+    return marks_from_events(events)
 
-
-def phase_table(all_marks: list[dict[str, float]]) -> str:
-    lines = [f"{'phase':58s} {'median':>7s} {'max':>7s}"]
-    for name, start, end in PHASES:
-        spans = [m[end] - m[start] for m in all_marks if start in m and end in m]
-        if spans:
-            lines.append(f"{name:58s} {statistics.median(spans):6.2f}s {max(spans):6.2f}s")
-    cpu = [m["cpu_s"] for m in all_marks if "cpu_s" in m]
-    if cpu:
-        lines.append(f"{'CPU of the run container (cgroup)':58s} {statistics.median(cpu):6.2f}s {max(cpu):6.2f}s")
-    return "\n".join(lines)

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bench.burst import phase_table
 from tests.integration.automation_state import set_instigator
-from tests.integration.faults.burst import Sampler, phase_table, run_marks, times_launched
+from tests.integration.faults.burst import Sampler, run_marks, times_launched
 from tests.integration.faults.deaths import TRIVIAL
 from tests.integration.stack import Stack
 
