@@ -40,6 +40,11 @@ def container_context(settings: StackSettings, location: Location, version: str)
     }
 
 
+# The code server's health probe, and how often Docker runs it once the server is up.
+HEALTH_PROBE = ("python3", "-m", "stack_probes.grpc_serving", str(GRPC_PORT))
+HEALTH_INTERVAL_S = 15
+
+
 def code_server_kwargs(
     settings: StackSettings, location: Location, version: str, instance_env: dict[str, str]
 ) -> dict[str, Any]:
@@ -80,9 +85,12 @@ def code_server_kwargs(
         "network": settings.network,
         "restart_policy": {"Name": "unless-stopped"},
         "healthcheck": {
-            # The gRPC health service, asked with grpcio alone (no Dagster import).
-            "test": ["CMD", "python3", "-m", "stack_probes.grpc_serving", str(GRPC_PORT)],
-            "interval": 2_000_000_000,
+            # The gRPC health service, asked with grpcio alone (no Dagster import). Each
+            # check is a `docker exec` of a Python process, CPU taken from the runs at all
+            # times, per location: hence a long interval. A deploy does not wait for
+            # Docker's first check; it runs the same probe itself (CodeServers.wait_healthy).
+            "test": ["CMD", *HEALTH_PROBE],
+            "interval": HEALTH_INTERVAL_S * 1_000_000_000,
             "timeout": 10_000_000_000,
             "retries": 3,
             "start_period": 300_000_000_000,

@@ -11,7 +11,14 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from stackctl.code_server_spec import LOCATION_LABEL, ROLE_LABEL, STACK_LABEL, VERSION_LABEL, code_server_kwargs
+from stackctl.code_server_spec import (
+    HEALTH_PROBE,
+    LOCATION_LABEL,
+    ROLE_LABEL,
+    STACK_LABEL,
+    VERSION_LABEL,
+    code_server_kwargs,
+)
 from stackctl.declaration import Location, code_server_host
 from stackctl.settings import StackSettings
 
@@ -60,9 +67,11 @@ class CodeServers:
         container.start()
         return container
 
-    def wait_healthy(self, container: Container, timeout: float = 300) -> None:
-        """Until Docker reports the server healthy; a server that exits (its code failed to
-        load) or stays unhealthy raises with its last output."""
+    def wait_healthy(self, container: Container, timeout: float = 300, probe: bool = True) -> None:
+        """Until Docker reports the server healthy or (with `probe`) it answers the same
+        probe run here once a second (Docker's first check comes only after
+        HEALTH_INTERVAL_S); a server that exits (its code failed to load) or turns unhealthy
+        raises with its last output."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             container.reload()
@@ -72,8 +81,16 @@ class CodeServers:
                 return
             if state["Status"] in ("exited", "dead") or state.get("Restarting") or health == "unhealthy":
                 raise CodeServerError(self._failure(container, f"exited with code {state.get('ExitCode')}"))
-            time.sleep(0.5)
+            if probe and state["Status"] == "running" and self._probe(container):
+                return
+            time.sleep(1.0)
         raise CodeServerError(self._failure(container, f"not healthy after {timeout:.0f} s"))
+
+    def _probe(self, container: Container) -> bool:
+        try:
+            return container.exec_run(list(HEALTH_PROBE)).exit_code == 0
+        except docker.errors.APIError:
+            return False  # it stopped in between: the next State says why
 
     def _failure(self, container: Container, what: str) -> str:
         output = container.logs(tail=LOG_TAIL_LINES).decode(errors="replace").rstrip()

@@ -165,6 +165,12 @@ class Deployer:
             self.deploy(name, wait_for_webserver=False)
         self.say("[up] starting the services")
         compose(self.settings, "up", "--detach", "--wait", "--wait-timeout", "420", capture=False)
+        # A deploy switches on the probe's first answer; `up` ends once Docker, too, reports
+        # every code server healthy (its own first check comes later), as it does the services.
+        for name in locations:
+            serving = self.servers.serving(name)
+            if serving is not None:
+                self.servers.wait_healthy(serving, probe=False)
         self.gc()
         self.say(f"The stack is up: {self.settings.webserver_url} ({len(locations)} code locations: {', '.join(locations)})")
 
