@@ -72,7 +72,6 @@ ALL_METHODS = [
     "warm_pool",
     "warm_pool:reuse",
     "warm_pool:no_template_rows",
-    "warm_pool:stock_tailer",
     "warm_pool:no_narrowing",
     "cli",
     "stack",
@@ -81,7 +80,7 @@ ALL_METHODS = [
 DEFAULT_METHODS = ["in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "cli", "stack"]
 FANOUT_METHODS = {
     "stack", "in_process", "multiprocess_default", "multiprocess_tuned", "warm_pool", "warm_pool:reuse",
-    "warm_pool:no_template_rows", "warm_pool:stock_tailer", "warm_pool:no_narrowing",
+    "warm_pool:no_template_rows", "warm_pool:no_narrowing",
     baseline_tree.METHOD,
 }  # fmt: skip
 STACK_TAGS = {"limits/cpus": "2", "limits/memory": "2g"}
@@ -140,7 +139,6 @@ WARM_POOL_VARIANTS: dict[str, dict] = {
     # Each optimization that rests on Dagster's private code, turned off (BENCHMARKS.md,
     # "Optimizations on private Dagster code").
     "no_template_rows": {"optimizations_off": ["template_rows"]},
-    "stock_tailer": {"optimizations_off": ["own_tailer"]},
     "no_narrowing": {"optimizations_off": ["narrowed_plans"]},
 }
 

@@ -100,6 +100,8 @@ class Deployer:
             return version
         started = time.monotonic()
         new = self.servers.start(location, version, self.instance_env())
+        if old is not None and old.name == new.name:
+            old = None  # a stopped server of this same version, which start replaced
         try:
             self.servers.wait_healthy(new)
         except CodeServerError as error:

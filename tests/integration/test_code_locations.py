@@ -248,6 +248,19 @@ def test_a_version_that_does_not_load_is_refused(stack: Stack, checkout: Path) -
     assert {e["name"]: e["loadStatus"] for e in entries}["fanout"] == "LOADED"
 
 
+def test_a_stopped_code_server_is_brought_back_by_deploying_its_version(stack: Stack) -> None:
+    """A dead code server (stopped, crashed): deploying the same version starts it again."""
+    serving = stack.code_server("warehouse")
+    image = serving.attrs["Config"]["Image"]
+    serving.stop(timeout=5)
+    result = stack.stackctl("deploy", "warehouse")
+    assert f"serving {image}" in result.stdout, result.stdout + result.stderr
+    assert stack.serving_image("warehouse") == image
+    assert len(stack.code_servers("warehouse")) == 1
+    entries = stack.graphql(WORKSPACE)["workspaceOrError"]["locationEntries"]
+    assert {e["name"]: e["loadStatus"] for e in entries}["warehouse"] == "LOADED"
+
+
 def test_rollback_returns_to_the_previous_version_and_gc_keeps_the_last_n(
     stack: Stack, checkout: Path
 ) -> None:

@@ -22,7 +22,6 @@ from dagster_warm_pool.connections import (
     pooled_engines,
     release_connections,
 )
-from dagster_warm_pool.event_tailer import OrderSafeTailer
 from dagster_warm_pool.mapped_steps import narrowed_to_own_mapping_key
 from dagster_warm_pool.multiprocess import is_child_process_crash, step_worker_pid
 from dagster_warm_pool.step_definitions import warm_step_definitions
@@ -79,71 +78,49 @@ def test_execute_step_matches_dagster_api_execute_step(tmp_path: Path, postgres_
         assert "STEP_SUCCESS" in _types(instance, ours.run_id)
 
 
-def _tailers(handler_free_retries=RetryMode.DISABLED):
+def _stock_tailer() -> object:
     from dagster._core.executor.step_delegating import StepDelegatingExecutor
 
-    stock = StepDelegatingExecutor(step_handler=None, retries=handler_free_retries)  # type: ignore[arg-type]
-    ours = adapter.HookedStepDelegatingExecutor(
-        step_handler=None,  # type: ignore[arg-type]
-        retries=handler_free_retries,
-        pause=lambda: 0.0,
-        pop_events=OrderSafeTailer(200),
-    )
-    return stock, ours
+    return StepDelegatingExecutor(step_handler=None, retries=RetryMode.DISABLED)  # type: ignore[arg-type]
 
 
-def test_order_safe_tailer_reads_what_the_stock_tailer_reads(pg_instance) -> None:
-    run, _ = execute(pg_instance, J.fan_out_job, {"ops": {"fan_out": {"config": {"chunks": 3}}}})
-    stock, ours = _tailers()
-    os.environ.pop("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", None)
-    stock_events = stock._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
-    our_events = ours._pop_events(pg_instance, run.run_id, set())  # noqa: SLF001
-    assert len(our_events) > 20
-    assert our_events == stock_events
-    assert ours._pop_events(pg_instance, run.run_id, set(range(10**9, 10**9 + 1))) != []  # noqa: SLF001
-
-
-def test_order_safe_tailer_sees_a_row_committed_below_its_cursor(
+def test_the_storages_tailer_offset_catches_a_row_committed_below_the_cursor(
     pg_instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A row that becomes visible after the tailer has passed its id: the stock tailer without
-    an offset never returns it; ours does on the next poll, and so does the stock tailer with
-    the offset the stack's event-log storage sets through Dagster's hook."""
+    """A row that becomes visible after Dagster's tailer has passed its id: without an offset
+    the tailer never returns it; with the run-scoped offset the stack's event-log storage sets
+    through Dagster's hook, it does on the next poll."""
     import sqlalchemy as db
 
     storage = pg_instance.event_log_storage
     assert storage.default_run_scoped_event_tailer_offset() > 0
     with storage.index_connection() as conn:
-        # The id a slow writer would have been given before the run's other events.
+        # The id a slow writer would have been given before the run's last events.
         late_id = conn.execute(db.text("SELECT nextval('event_logs_id_seq')")).scalar()
     run, _ = execute(pg_instance, J.simple_job)
-    stock, ours = _tailers()
-    hooked, _ = _tailers()
-    stock_seen: set[int] = set()
+    plain, hooked = _stock_tailer(), _stock_tailer()
+    plain_seen: set[int] = set()
     hooked_seen: set[int] = set()
-    our_seen: set[int] = set()
     monkeypatch.setenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", "0")
-    stock._pop_events(pg_instance, run.run_id, stock_seen)  # noqa: SLF001
+    plain._pop_events(pg_instance, run.run_id, plain_seen)  # noqa: SLF001
     monkeypatch.delenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET")
     hooked._pop_events(pg_instance, run.run_id, hooked_seen)  # noqa: SLF001
-    ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
-    assert min(our_seen) > late_id
+    assert min(hooked_seen) > late_id
+    assert max(hooked_seen) - late_id < storage.default_run_scoped_event_tailer_offset()
     with storage.index_connection() as conn:
-        last = max(our_seen)
         conn.execute(
             db.text(
                 "INSERT INTO event_logs (id, run_id, event, dagster_event_type, timestamp, step_key) "
                 "SELECT :late, run_id, event, dagster_event_type, timestamp, step_key "
                 "FROM event_logs WHERE id = :last"
             ),
-            {"late": late_id, "last": last},
+            {"late": late_id, "last": max(hooked_seen)},
         )
     monkeypatch.setenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET", "0")
-    assert stock._pop_events(pg_instance, run.run_id, stock_seen) == []  # noqa: SLF001
+    assert plain._pop_events(pg_instance, run.run_id, plain_seen) == []  # noqa: SLF001
     monkeypatch.delenv("DAGSTER_EXECUTOR_POP_EVENTS_OFFSET")
-    assert len(hooked._pop_events(pg_instance, run.run_id, hooked_seen)) == 1  # noqa: SLF001
-    late = ours._pop_events(pg_instance, run.run_id, our_seen)  # noqa: SLF001
-    assert len(late) == 1 and late_id in our_seen
+    late = hooked._pop_events(pg_instance, run.run_id, hooked_seen)  # noqa: SLF001
+    assert len(late) == 1 and late_id in hooked_seen
 
 
 def test_warning_engine_event_is_stored_at_warning_level(pg_instance) -> None:

@@ -92,22 +92,13 @@ STEP_WORKER_PID_KEY = "pid"
 
 
 class HookedStepDelegatingExecutor(StepDelegatingExecutor):
-    """StepDelegatingExecutor with two hooks: `pause` replaces the loop's fixed sleep, and
-    `pop_events` (when given) replaces its event-log tailer.
+    """StepDelegatingExecutor whose loop pauses with `pause` instead of a fixed sleep.
 
     Relies on: `__init__` assigning `self._sleep_seconds` and `execute()` reading it once per
-    loop iteration right before `time.sleep`; `_pop_events(instance, run_id, seen_storage_ids)`
-    being the tailer `execute()` calls, with `self._pop_events_limit` its page size."""
+    loop iteration right before `time.sleep`."""
 
-    def __init__(
-        self,
-        *args: Any,
-        pause: Callable[[], float],
-        pop_events: Callable[[Any, str, set[int], int], list[Any]] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, pause: Callable[[], float], **kwargs: Any) -> None:
         self._pause = pause
-        self._pop_events_hook = pop_events
         super().__init__(*args, **kwargs)
 
     @property
@@ -117,11 +108,6 @@ class HookedStepDelegatingExecutor(StepDelegatingExecutor):
     @_sleep_seconds.setter
     def _sleep_seconds(self, value: float) -> None:
         pass  # the pause decides
-
-    def _pop_events(self, instance: Any, run_id: str, seen_storage_ids: set[int]) -> list[Any]:
-        if self._pop_events_hook is None:
-            return super()._pop_events(instance, run_id, seen_storage_ids)
-        return self._pop_events_hook(instance, run_id, seen_storage_ids, self._pop_events_limit)
 
 
 def interrupts_captured() -> Any:

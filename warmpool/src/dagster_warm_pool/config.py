@@ -25,13 +25,10 @@ from dagster_warm_pool.supported_versions import (
 DEFAULT_WORKER_MEMORY_MIB = 48
 # The orchestrator polls the event log this often for the steps' events (StepDelegatingExecutor).
 DEFAULT_POLL_INTERVAL_S = 0.1
-# Ids the event-log tailer re-checks per poll, so rows committed out of id order by concurrent
-# step processes are not missed (only their ids are re-read: cheap, so generous).
-DEFAULT_TAILER_OFFSET = 200
 DEFAULT_MAX_TEMPLATE_RESTARTS = 3
 # Optimizations that rest on Dagster's private code, each of which can be turned off to measure
 # what it earns (BENCHMARKS.md, "Optimizations on private Dagster code").
-OPTIMIZATIONS = ("template_rows", "own_tailer", "narrowed_plans")
+OPTIMIZATIONS = ("template_rows", "narrowed_plans")
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,6 @@ class WarmPoolOptions:
     worker_memory_mib: int = DEFAULT_WORKER_MEMORY_MIB
     termination_grace_seconds: float = 30.0
     poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_S
-    event_tailer_offset: int = DEFAULT_TAILER_OFFSET
     supported_dagster_versions: str = field(default_factory=default_supported_versions)
     preload_modules: tuple[str, ...] = ()
     max_template_restarts: int = DEFAULT_MAX_TEMPLATE_RESTARTS
@@ -70,9 +66,6 @@ class WarmPoolOptions:
             ),
             poll_interval_seconds=float(
                 config.get("poll_interval_seconds", defaults.poll_interval_seconds)
-            ),
-            event_tailer_offset=int(
-                config.get("event_tailer_offset", defaults.event_tailer_offset)
             ),
             supported_dagster_versions=(
                 defaults.supported_dagster_versions if versions is None else str(versions)
@@ -136,10 +129,10 @@ WARM_POOL_CONFIG: dict[str, Any] = {
     ),
     "event_tailer_offset": dg.Field(
         int,
-        default_value=DEFAULT_TAILER_OFFSET,
+        is_required=False,
         description=(
-            "Event-log ids re-checked per poll so rows committed out of id order by concurrent "
-            "steps are not missed (ids only; rows already seen are not fetched again)."
+            "Deprecated, ignored (removed in the next release): the orchestrator uses Dagster's "
+            "own event tailer, with the run-scoped offset the event-log storage sets."
         ),
     ),
     "supported_dagster_versions": dg.Field(

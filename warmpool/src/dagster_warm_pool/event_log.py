@@ -64,9 +64,9 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
         )
 
     def default_run_scoped_event_tailer_offset(self) -> int:
-        # Dagster's designed hook for tailers that read by id: step processes commit
-        # concurrently, so a row can become visible below a tailer's cursor. Used where the warm
-        # pool's own tailer is not (optimizations_off: own_tailer).
+        # Dagster's designed hook for the step-delegating executor's tailer, which reads by id:
+        # step processes commit concurrently, so a row can become visible below its cursor; the
+        # tailer re-reads this many ids behind it on every poll.
         return RUN_SCOPED_TAILER_OFFSET
 
     @contextlib.contextmanager

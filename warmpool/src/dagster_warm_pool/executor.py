@@ -23,7 +23,6 @@ from dagster_warm_pool.cgroup_memory import read_memory
 from dagster_warm_pool.config import WarmPoolOptions
 from dagster_warm_pool.connections import hold_connections
 from dagster_warm_pool.container_sizing import container_sizing
-from dagster_warm_pool.event_tailer import order_safe_tailer
 from dagster_warm_pool.guard import version_problem
 from dagster_warm_pool.handler import WarmPoolStepHandler
 from dagster_warm_pool.multiprocess import OomExplainingMultiprocessExecutor
@@ -133,11 +132,9 @@ class WarmPoolExecutor(dg.Executor):
             client.wait_for_news(options.poll_interval_seconds)
             return 0.0
 
-        tail_offset = options.event_tailer_offset if options.uses("own_tailer") else None
         delegating = HookedStepDelegatingExecutor(
             WarmPoolStepHandler(client, narrow_plans=options.uses("narrowed_plans")),
             pause=pause,
-            pop_events=order_safe_tailer(plan_context.instance, tail_offset),
             retries=self._retries,
             # Every poll: a step process that died is noticed within one poll interval.
             check_step_health_interval_seconds=0,
