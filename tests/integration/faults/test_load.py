@@ -32,7 +32,7 @@ def test_burst_of_50_trivial_runs(stack: Stack, quiet_automation: None) -> None:
     daemon_env = dict(
         item.split("=", 1) for item in stack.service_container("daemon").attrs["Config"]["Env"]
     )
-    max_runs = int(daemon_env["DAGSTER_MAX_CONCURRENT_RUNS"])
+    max_runs = int(daemon_env["STACK_MAX_CONCURRENT_RUNS"])
     max_connections = int(stack.psql("show max_connections"))
 
     with Sampler(stack) as sampler:
