@@ -77,7 +77,9 @@ def test_a_step_out_of_memory_fails_alike_on_both_executors(stack: Stack) -> Non
 
     summaries = {"warm_pool": _summary(stack, warm), "stock": _summary(stack, stock)}
     print(f"\n[out of memory] {summaries}")
-    assert summaries["warm_pool"] == summaries["stock"]
+    assert summaries["warm_pool"] == summaries["stock"], {
+        name: stack.failure_messages(run_id) for name, run_id in (("warm_pool", warm), ("stock", stock))
+    }
     record_steps = [k for k in summaries["warm_pool"]["steps"] if ".process_record[" in k]
     assert len(record_steps) == 2
     assert all(summaries["warm_pool"]["steps"][k] == ("FAILURE", 3) for k in record_steps)

@@ -22,7 +22,7 @@ from dagster_warm_pool._dagster import (
     PlanOrchestrationContext,
 )
 from dagster_warm_pool.cgroup_memory import read_memory
-from dagster_warm_pool.process_control import raise_oom_score
+from dagster_warm_pool.process_control import children_first_in_oom, raise_oom_score
 from dagster_warm_pool.run_events import run_usage_event, step_error_event
 from dagster_warm_pool.step_death import describe_oom
 
@@ -58,19 +58,21 @@ class OomExplainingMultiprocessExecutor(MultiprocessExecutor):
     ) -> Iterator[DagsterEvent]:
         memory = read_memory()
         oom_seen = memory.oom_kills or 0
-        for event in super().execute(plan_context, execution_plan):
-            # As on the warm pool: a step process is the kernel's first choice in an
-            # out-of-memory kill, not the run worker, which must live to retry the step.
-            pid = step_worker_pid(event)
-            if pid is not None:
-                raise_oom_score(pid=pid)
-            yield event
-            if is_child_process_crash(event):
-                kills = read_memory().oom_kills
-                if kills is not None and kills > oom_seen:
-                    oom_seen += 1
-                    message = describe_oom(
-                        event.step_key or "?", None, memory.limit_bytes, self._memory_limit_hint
-                    )
-                    yield step_error_event(event, plan_context, message)
+        # As on the warm pool: a step process is the kernel's first choice in an out-of-memory
+        # kill, not the run worker, which must live to retry the step. The watcher covers a step
+        # process from its start; the pid report covers one the watcher has not seen yet.
+        with children_first_in_oom():
+            for event in super().execute(plan_context, execution_plan):
+                pid = step_worker_pid(event)
+                if pid is not None:
+                    raise_oom_score(pid=pid)
+                yield event
+                if is_child_process_crash(event):
+                    kills = read_memory().oom_kills
+                    if kills is not None and kills > oom_seen:
+                        oom_seen += 1
+                        message = describe_oom(
+                            event.step_key or "?", None, memory.limit_bytes, self._memory_limit_hint
+                        )
+                        yield step_error_event(event, plan_context, message)
         yield run_usage_event(plan_context)

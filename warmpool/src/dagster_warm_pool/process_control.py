@@ -7,6 +7,8 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -55,6 +57,47 @@ def raise_oom_score(adj: int = STEP_OOM_SCORE_ADJ, pid: int | None = None) -> No
     target = "self" if pid is None else str(pid)
     with contextlib.suppress(OSError):
         Path(f"/proc/{target}/oom_score_adj").write_text(str(adj))
+
+
+def child_pids(pid: int | str = "self") -> set[int]:
+    """The direct children of every thread of a process (Linux's /proc/<pid>/task/*/children)."""
+    found: set[int] = set()
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        with contextlib.suppress(OSError, ValueError):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            found.update(int(p) for p in text.split())
+    return found
+
+
+@contextlib.contextmanager
+def children_first_in_oom(
+    adj: int = STEP_OOM_SCORE_ADJ, interval_s: float = 0.05
+) -> Iterator[None]:
+    """Raises the oom_score_adj of each child this process starts, within `interval_s` of its
+    start, for as long as the block runs. A spawned step process reports its pid only once it has
+    imported Dagster; a step that allocates before its parent reads that report would otherwise
+    race the run worker for the kernel's choice."""
+    stop = threading.Event()
+    done: set[int] = set()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for pid in child_pids() - done:
+                raise_oom_score(adj, pid=pid)
+                done.add(pid)
+            stop.wait(interval_s)
+
+    thread = threading.Thread(target=watch, name="oom-score-children", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)
 
 
 def pidfd(pid: int) -> int | None:
