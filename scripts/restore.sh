@@ -16,6 +16,8 @@ bash scripts/venv.sh
 # warning, as the deployer gives them to compose (stackctl/renamed.py).
 eval "$(.venv/bin/python -m stackctl.renamed)"
 
+# The front door's users file must exist before compose creates its container.
+.venv/bin/python -m stackctl user init
 # Images, network, volumes and containers, then Postgres alone: nothing else may touch the
 # database yet.
 compose up --no-start --build

@@ -1,16 +1,20 @@
-"""python -m stackctl {up,deploy,rollback,gc,down,versions}: see docs/code-locations.md."""
+"""python -m stackctl {up,deploy,rollback,gc,down,versions,user}: see docs/code-locations.md and
+docs/frontdoor.md (users)."""
 
 import argparse
+import getpass
 import sys
 
 import docker
 import docker.errors
 
+from stackctl import frontdoor
 from stackctl.compose import ComposeError
 from stackctl.declaration import DeclarationError
 from stackctl.deploy import Deployer, DeployError
 from stackctl.images import BuildError
 from stackctl.settings import SettingError, load_settings
+from stackctl.users import ROLES, UserError
 from stackctl.webserver import WebserverError
 
 EXPECTED_ERRORS = (DeclarationError, DeployError, BuildError, ComposeError, SettingError, WebserverError)
@@ -32,7 +36,26 @@ def main(argv: list[str] | None = None) -> int:
     down = commands.add_parser("down", help="stop and remove the stack")
     down.add_argument("--volumes", action="store_true", help="also remove its data")
     down.add_argument("--images", action="store_true", help="also remove its images")
+    user = commands.add_parser("user", help="the front door's logins (docs/frontdoor.md)")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user or change its role and password")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument(
+        "--save-password", action="store_true",
+        help="also keep the password in NAME.password (0600) beside the users file, for the stack's tools",
+    )
+    user_remove = user_commands.add_parser("remove", help="remove a user")
+    user_remove.add_argument("name")
+    user_commands.add_parser("list", help="the users and their roles")
+    user_commands.add_parser("init", help="with no users file yet: create user admin with a random password")
     args = parser.parse_args(argv)
+    if args.command == "user":
+        try:
+            return user_command(args)
+        except (SettingError, UserError) as error:
+            print(f"stackctl user: {error}", file=sys.stderr)
+            return 1
 
     try:
         settings = load_settings()
@@ -64,6 +87,48 @@ def main(argv: list[str] | None = None) -> int:
     except EXPECTED_ERRORS as error:
         print(f"stackctl {args.command}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def read_password() -> str:
+    """From a prompt (asked twice) on a terminal, else the first line of standard input."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise UserError("the passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\n")
+
+
+def user_command(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    users = frontdoor.users_file(settings)
+    if args.user_command == "init":
+        created = users.ensure_first_admin()
+        print(f"created user admin, its password in {created}" if created else f"{users.path} exists")
+        return 0
+    if args.user_command == "list":
+        for name, (role, _) in users.entries().items():
+            print(f"{name} {role}")
+        return 0
+    if args.user_command == "add":
+        password = read_password()
+        new = users.add(args.name, args.role, password)
+        if args.save_password:
+            saved = users.password_file(args.name)
+            saved.touch(mode=0o600)
+            saved.write_text(password + "\n")
+        print(f"{'added' if new else 'updated'} {args.name} ({args.role}) in {users.path}")
+    else:
+        users.remove(args.name)
+        users.password_file(args.name).unlink(missing_ok=True)
+        print(f"removed {args.name} from {users.path}")
+    try:
+        client = docker.from_env()
+        restarted = frontdoor.restart(settings, client)
+    except docker.errors.DockerException:
+        restarted = False
+    print("the front door restarted with it" if restarted else "the front door reads it when it next starts")
     return 0
 
 

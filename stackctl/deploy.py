@@ -15,6 +15,7 @@ from stackctl.gc import collect_garbage
 from stackctl.declaration import Location, declared_locations, workspace_line
 from stackctl.images import build, image_exists, version_of as content_version_of
 from stackctl.proxy_rules import run_image_patterns
+from stackctl import frontdoor
 from stackctl.secrets import install_secrets
 from stackctl.settings import REPO_ROOT, StackSettings
 from stackctl.state import RUN_IMAGES_FILE, WORKSPACE_FILE, DeployState
@@ -34,8 +35,18 @@ class Deployer:
     def __post_init__(self) -> None:
         self.state = DeployState(self.client, self.settings)
         self.servers = CodeServers(self.client, self.settings)
-        self.webserver = Webserver(self.settings.webserver_url)
         self._instance_env: dict[str, str] | None = None
+
+    @property
+    def webserver(self) -> Webserver:
+        """Through the front door with the tools' admin login; built on each use, since `up`
+        creates the login and copies out the CA its certificate is checked against."""
+        login = frontdoor.tools_login(self.settings)
+        return Webserver(
+            self.settings.webserver_url,
+            auth=login.auth if login else None,
+            verify=frontdoor.tls_verify(self.settings),
+        )
 
     def say(self, message: str) -> None:
         self.log(message)
@@ -65,7 +76,7 @@ class Deployer:
 
     def reload_services(self) -> None:
         """After the set of locations changed: the proxy re-reads its image patterns, the
-        webserver its workspace (the daemon re-reads it on its own within a minute)."""
+        webservers their workspace (the daemon re-reads it on its own within a minute)."""
         proxy = service_container_id(self.settings, "docker-proxy")
         if proxy:
             container = self.client.containers.get(proxy)
@@ -73,6 +84,13 @@ class Deployer:
                 container.kill(signal="SIGUSR2")
         if self.webserver.reachable():
             self.webserver.reload_workspace()
+        # The read-only webserver may not reload through GraphQL: it restarts and reads the
+        # new workspace at start.
+        viewer = service_container_id(self.settings, "webserver-viewer")
+        if viewer:
+            container = self.client.containers.get(viewer)
+            if container.status == "running":
+                container.restart(timeout=10)
 
     # --- one location ---------------------------------------------------------------------
 
@@ -140,10 +158,10 @@ class Deployer:
     # --- the whole stack ----------------------------------------------------------------
 
     def check_port_free(self) -> None:
-        """The webserver's host port: free, or held by this stack's own webserver."""
+        """The stack's host port: free, or held by this stack's own front door."""
         bind = self.settings.env.get("STACK_WEBSERVER_BIND") or "127.0.0.1"
         port = int(self.settings.env.get("STACK_WEBSERVER_PORT") or 3000)
-        if service_container_id(self.settings, "webserver"):
+        if service_container_id(self.settings, frontdoor.SERVICE):
             return
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -158,6 +176,9 @@ class Deployer:
     def up(self) -> None:
         locations = self.locations()  # a wrong declaration fails before anything starts
         self.check_port_free()
+        created = frontdoor.users_file(self.settings).ensure_first_admin()
+        if created:
+            self.say(f"[up] front door: created user admin, its password in {created}")
         self.say(f"[up] building and creating the services of stack {self.settings.name}")
         compose(self.settings, "up", "--no-start", "--build", capture=False)
         self.publish_declaration(locations)
@@ -173,8 +194,17 @@ class Deployer:
             serving = self.servers.serving(name)
             if serving is not None:
                 self.servers.wait_healthy(serving, probe=False)
+        frontdoor.copy_ca(self.settings, self.client)
         self.gc()
-        self.say(f"The stack is up: {self.settings.webserver_url} ({len(locations)} code locations: {', '.join(locations)})")
+        login = frontdoor.tools_login(self.settings)
+        who = (
+            f"log in as {login.user}, password in {frontdoor.users_file(self.settings).password_file(login.user)}"
+            if login else f"log in with a user of {frontdoor.users_file(self.settings).path}"
+        )
+        self.say(
+            f"The stack is up: {self.settings.webserver_url} ({who}; "
+            f"{len(locations)} code locations: {', '.join(locations)})"
+        )
 
     def gc(self) -> None:
         history = {name: self.state.history(name) for name in self.locations()}

@@ -106,7 +106,7 @@ def load_settings(
     secrets_dir = Path(env.get("STACK_SECRETS_DIR", "").strip() or "secrets")
     return StackSettings(
         name=_required(env, "STACK_NAME"),
-        webserver_url=env.get("STACK_URL", "").strip() or f"http://127.0.0.1:{port}",
+        webserver_url=env.get("STACK_URL", "").strip() or f"https://127.0.0.1:{port}",
         python_base_image=_required(env, "PYTHON_BASE_IMAGE"),
         pip_install_args=env.get("PIP_INSTALL_ARGS", ""),
         dagster_image=_required(env, "STACK_DAGSTER_IMAGE"),

@@ -23,14 +23,24 @@ class LocationStatus:
 
 
 class Webserver:
-    def __init__(self, url: str, timeout: float = 30) -> None:
+    """The webserver as the front door serves it: `auth` is an admin login, `verify` what its
+    certificate is checked against (requests' meaning)."""
+
+    def __init__(
+        self, url: str, timeout: float = 30, auth: tuple[str, str] | None = None, verify: str | bool = True
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.verify = verify
+        self.session = requests.Session()
+        self.session.auth = auth
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            response = requests.post(
-                f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=self.timeout
+            response = self.session.post(
+                f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+                # Per request: REQUESTS_CA_BUNDLE in the environment would win over a session's.
+                timeout=self.timeout, verify=self.verify,
             )
             response.raise_for_status()
         except requests.RequestException as error:
@@ -42,7 +52,7 @@ class Webserver:
 
     def reachable(self) -> bool:
         try:
-            return requests.get(f"{self.url}/server_info", timeout=5).ok
+            return self.session.get(f"{self.url}/server_info", timeout=5, verify=self.verify).ok
         except requests.RequestException:
             return False
 

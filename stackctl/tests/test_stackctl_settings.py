@@ -30,7 +30,7 @@ def root(tmp_path: Path) -> Path:
 def test_settings_from_dotenv_alone(root: Path) -> None:
     settings = load_settings(root, {})
     assert settings.name == "envstack"
-    assert settings.webserver_url == "http://127.0.0.1:3000"
+    assert settings.webserver_url == "https://127.0.0.1:3000"
     assert settings.python_base_image == "python:3.11-slim-bookworm"
     assert settings.dagster_image == "envstack/dagster:dev"
     assert settings.pip_install_args == ""
@@ -45,7 +45,7 @@ def test_settings_from_dotenv_alone(root: Path) -> None:
 def test_environment_wins_over_dotenv(root: Path) -> None:
     settings = load_settings(root, {"STACK_NAME": "shell", "STACK_WEBSERVER_PORT": "4000"})
     assert settings.name == "shell"
-    assert settings.webserver_url == "http://127.0.0.1:4000"
+    assert settings.webserver_url == "https://127.0.0.1:4000"
     assert settings.env["STACK_NAME"] == "shell"
 
 
@@ -122,7 +122,7 @@ def _old_dotenv(tmp_path: Path) -> Path:
 def test_old_names_in_dotenv_still_work_with_a_warning(tmp_path: Path) -> None:
     warnings: list[str] = []
     settings = load_settings(_old_dotenv(tmp_path), {}, warn=warnings.append)
-    assert settings.webserver_url == "http://127.0.0.1:3100"
+    assert settings.webserver_url == "https://127.0.0.1:3100"
     assert settings.dagster_image == "old/dagster:dev"
     # Compose is run with the new names set (docker-compose.yml reads STACK_* first).
     assert settings.env["STACK_WEBSERVER_PORT"] == "3100"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import Stack, free_port
+from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack, free_port
 
 # Settings the integration stack runs with: a schedule that ticks every minute and a sensor
 # that looks every few seconds, so both can be seen firing within a test.
@@ -33,6 +33,9 @@ def stack() -> Iterator[Stack]:
     secrets_dir = Path(tempfile.mkdtemp(prefix=f"{name}-secrets-"))
     live = Stack(name=name, port=free_port(), secrets_dir=secrets_dir, overrides=dict(TEST_OVERRIDES))
     try:
+        # The test stack's own users file: an admin (the helpers' and tools' login) and a viewer.
+        live.add_user(ADMIN_USER, "admin")
+        live.add_user(VIEWER_USER, "viewer")
         seconds = live.up()
     except Exception as error:
         print(live.diagnostics())

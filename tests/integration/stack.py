@@ -16,11 +16,16 @@ import docker
 import requests
 from docker.models.containers import Container
 from dagster_graphql import DagsterGraphQLClient
+from gql.transport.requests import RequestsHTTPTransport
+from requests.auth import HTTPBasicAuth
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 STACK_LABEL = "dagster-fanout/stack"
 LOCATIONS = ("fanout", "warehouse")
+# The test stack's front-door users, created by the fixture before the stack starts.
+ADMIN_USER = "admin"
+VIEWER_USER = "viewer"
 
 
 def free_port() -> int:
@@ -50,6 +55,8 @@ class Stack:
     port: int
     secrets_dir: Path
     overrides: dict[str, str] = field(default_factory=dict)
+    # name -> password of the front door's users (the fixture adds an admin and a viewer).
+    logins: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -97,16 +104,52 @@ class Stack:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """The front door: the stack's only published port."""
+        return f"https://127.0.0.1:{self.port}"
+
+    # --- the front door ---------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str) -> str:
+        """Adds a front-door user the documented way (`python -m stackctl user add`, password
+        on standard input, kept in NAME.password for the stack's tools); returns its password."""
+        password = f"{name}-{os.urandom(9).hex()}"
+        command = [sys.executable, "-m", "stackctl", "user", "add", name, "--role", role, "--save-password"]
+        _run(command, REPO_ROOT, {**self.env, "PYTHONPATH": str(REPO_ROOT)}, 60, True, stdin=password + "\n")
+        self.logins[name] = password
+        return password
+
+    @property
+    def ca_file(self) -> Path:
+        """Caddy's internal root CA, which the deployer copies out of the front door on `up`:
+        the tests verify the certificate as any client should."""
+        return self.secrets_dir / "frontdoor" / f"{self.name}-ca.crt"
+
+    def session(self, user: str | None = ADMIN_USER) -> requests.Session:
+        """A requests session to the front door as `user` (None: no credentials)."""
+        session = requests.Session()
+        # Not the environment's CA bundle (REQUESTS_CA_BUNDLE wins over a session's verify)
+        # nor its proxies: the stack is on this host, its CA is the one copied out of it.
+        session.trust_env = False
+        session.verify = str(self.ca_file)
+        if user is not None:
+            session.auth = (user, self.logins[user])
+        return session
 
     # --- Dagster, through the webserver's GraphQL API -------------------------------------
 
+    def graphql_client(self, user: str = ADMIN_USER) -> DagsterGraphQLClient:
+        transport = RequestsHTTPTransport(
+            url=f"{self.base_url}/graphql", use_json=True, timeout=60,
+            auth=HTTPBasicAuth(user, self.logins[user]), verify=str(self.ca_file),
+        )
+        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, transport=transport)
+
     @property
     def client(self) -> DagsterGraphQLClient:
-        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=60)
+        return self.graphql_client(ADMIN_USER)
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = requests.post(
+        response = self.session().post(
             f"{self.base_url}/graphql",
             json={"query": query, "variables": variables or {}},
             timeout=60,

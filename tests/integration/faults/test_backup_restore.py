@@ -41,7 +41,7 @@ def _state(stack: Stack, run_ids: list[str]) -> dict:
 def restored_stack(stack: Stack) -> Iterator[Stack]:
     fresh = Stack(
         name=f"{stack.name}-restored", port=free_port(), secrets_dir=stack.secrets_dir,
-        overrides=stack.overrides,
+        overrides=stack.overrides, logins=stack.logins,
     )
     try:
         yield fresh
