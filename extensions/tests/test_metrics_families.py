@@ -14,6 +14,7 @@ from stack_metrics.families import (
     ScrapeRows,
     families,
     float_metadata,
+    location_of,
 )
 
 
@@ -55,7 +56,8 @@ def _samples(rows: ScrapeRows) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 def test_runs_are_counted_per_status_and_location_with_zeros_for_missing_statuses() -> None:
-    samples = _samples(ScrapeRows(runs=[("SUCCESS", "fanout", 3), ("FAILURE", "", 2)]))
+    rows = [("SUCCESS", "__repository__@fanout", 3), ("FAILURE", None, 2)]
+    samples = _samples(ScrapeRows(runs=rows))
     assert samples[("dagster_runs", (("location", "fanout"), ("status", "SUCCESS")))] == 3
     assert samples[("dagster_runs", (("location", "none"), ("status", "FAILURE")))] == 2
     for status in RUN_STATUSES:
@@ -105,6 +107,12 @@ def test_queue_heartbeats_usage_and_fanout_report() -> None:
     assert samples[("fanout_report_units_per_second", ())] == 55.5
     assert samples[("fanout_report_overhead_ratio", ())] == 1.25
     assert samples[("fanout_report_timestamp_seconds", ())] == 1700000000.5
+
+
+def test_location_of_a_repository_label() -> None:
+    assert location_of("__repository__@fanout") == "fanout"
+    assert location_of("repo@team@sales") == "sales"
+    assert location_of(None) == location_of("") == "none"
 
 
 def test_float_metadata_skips_text_and_unreadable_events() -> None:

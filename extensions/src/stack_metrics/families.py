@@ -35,7 +35,7 @@ class DurationRow:
 class ScrapeRows:
     """What one scrape read from Postgres, as the SQL in stack_metrics.sql returns it."""
 
-    runs: Sequence[tuple[str, str, int]] = ()  # (status, location, count)
+    runs: Sequence[tuple[str, str | None, int]] = ()  # (status, repository label, count)
     queue_depth: int = 0
     queue_oldest_age_s: float = 0.0
     durations: Sequence[DurationRow] = ()
@@ -71,10 +71,17 @@ def event_timestamp(serialized_event: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def run_families(rows: Iterable[tuple[str, str, int]]) -> GaugeMetricFamily:
+def location_of(repository_label: str | None) -> str:
+    """The code location in Dagster's `.dagster/repository` tag, "repository@location"."""
+    if not repository_label:
+        return NO_LOCATION
+    return repository_label.rsplit("@", 1)[-1] or NO_LOCATION
+
+
+def run_families(rows: Iterable[tuple[str, str | None, int]]) -> GaugeMetricFamily:
     counts: dict[tuple[str, str], int] = {}
-    for status, location, count in rows:
-        key = (status, location or NO_LOCATION)
+    for status, label, count in rows:
+        key = (status, location_of(label))
         counts[key] = counts.get(key, 0) + int(count)
     locations = sorted({location for _, location in counts})
     family = GaugeMetricFamily(

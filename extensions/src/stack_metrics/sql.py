@@ -15,10 +15,11 @@ FINISHED_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 RUN_USAGE_PREFIX = "Run resource usage:"
 FANOUT_REPORT_ASSET_KEY = '["fanout_report"]'
 
-# Runs per status and code location. The left join keeps runs without the tag (launched
-# outside a code location); the location is what follows the label's last "@".
+# Runs per status and repository label ("repository@location"; the location is taken from
+# the few grouped labels in Python, not from every row here). The left join keeps runs without
+# the tag (launched outside a code location).
 RUNS_BY_STATUS_AND_LOCATION = """
-select r.status, coalesce(regexp_replace(t.value, '^.*@', ''), '') as location, count(*)
+select r.status, t.value, count(*)
 from runs r
 left join run_tags t on t.run_id = r.run_id and t.key = %(repository_tag)s
 group by 1, 2
