@@ -288,7 +288,7 @@ def test_the_repository_declaration() -> None:
     locations = {loc.name: loc for loc in declared_locations(REPO_ROOT, {})}
     assert sorted(locations) == ["fanout", "warehouse"]
     assert locations["fanout"].module == "fanout.definitions"
-    assert locations["fanout"].secrets == ()
+    assert locations["fanout"].secrets == ("alert_webhook_url",)
     warehouse = locations["warehouse"]
     assert warehouse.module == "warehouse.definitions"
     assert warehouse.secrets == ("api_token",)

@@ -24,6 +24,11 @@ TEST_OVERRIDES = {
     # otherwise prevents: a run worker OOM-killed at start. The floor's refusal is tested
     # against this value, and a run at the product's floor is shown to succeed.
     "RUN_MIN_MEMORY": "32m",
+    # Alerts within a test's time (tests/integration/test_alerts_limits_retention.py).
+    "STACK_ALERT_SENSOR_INTERVAL_SECONDS": "5",
+    "STACK_ALERT_QUEUE_AGE_SECONDS": "20",
+    "STACK_WATCHDOG_TOLERANCE_SECONDS": "90",
+    "STACK_WATCHDOG_INTERVAL_SECONDS": "5",
 }
 
 

@@ -1,5 +1,6 @@
 """DockerRunLauncher whose run containers get CPU/memory limits from run tags."""
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from dagster_run_limits.container_death import (
     describe_missing_image,
 )
 from dagster_run_limits.limits import LimitPolicy, RunLimits, resolve_run_limits
+from dagster_run_limits.runtime import over_runtime_limit
 from dagster_run_limits.stack_context import (
     LOCATION_LABEL,
     SECRETS_TARGET,
@@ -40,6 +42,8 @@ from dagster_run_limits.start_watch import PeriodicCheck, dead_starting_runs
 STACK_LABEL = "dagster-fanout/stack"
 # Set on a run that failed because its container died; says which cause (see container_death).
 FAILURE_CAUSE_TAG = "dagster-fanout/failure-cause"
+# The cause set on a run stopped for exceeding its time limit.
+TIMEOUT_CAUSE = "timeout"
 # Lines of a dead container's output quoted in the run's failure message.
 LOG_TAIL_LINES = 8
 
@@ -240,6 +244,27 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
             tags[MAX_RETRIES_TAG] = "0"
         self._instance.add_run_tags(run.run_id, tags)
         return CheckRunHealthResult(WorkerStatus.FAILED, msg=death.message)
+
+    # --- Runs over their time limit --------------------------------------------------------
+
+    def terminate(self, run_id: str) -> bool:
+        """Run monitoring calls this for a run over its time limit, then reports the failure.
+        A run that timed out would only time out again: it gets `dagster/max_retries: 0`
+        before the failure is stored, where Dagster decides on a retry (`dagster/will_retry`).
+        A terminate from the UI, within the limit, is left as Dagster handles it."""
+        record = self._instance.get_run_record_by_id(run_id)
+        if record is not None and not record.dagster_run.is_finished:
+            limit = over_runtime_limit(
+                record.dagster_run.tags,
+                record.start_time,
+                float(self._instance.run_monitoring_max_runtime_seconds or 0),
+                time.time(),
+            )
+            if limit is not None:
+                self._instance.add_run_tags(
+                    run_id, {FAILURE_CAUSE_TAG: TIMEOUT_CAUSE, MAX_RETRIES_TAG: "0"}
+                )
+        return super().terminate(run_id)
 
     def _cleanup(self) -> None:
         if not self.stack_name:

@@ -91,7 +91,10 @@ def test_backup_restores_into_a_fresh_stack_identically(
     assert after["assets"] == before["assets"]
     assert after["automation"] == before["automation"]
     assert after["automation"] == {
-        "fanout_schedule": "STOPPED", "records_file_sensor": "STOPPED", "warehouse_daily": "STOPPED"
+        "fanout_schedule": "STOPPED", "records_file_sensor": "STOPPED", "warehouse_daily": "STOPPED",
+        # The platform's: they start no run (the purge's schedule is daily, at night).
+        "retention_schedule": "RUNNING", "run_failure_alert_sensor": "RUNNING",
+        "run_queue_alert_sensor": "RUNNING",
     }
     set_instigator(stack, "records_file_sensor", running=True)
     set_instigator(stack, "fanout_schedule", running=True)

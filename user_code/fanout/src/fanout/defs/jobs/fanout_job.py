@@ -15,5 +15,7 @@ fanout_job = dg.define_asset_job(
     # executor and the unit pool size themselves from the CPU quota this produces.
     # `fanout/size: heavy` queues it behind any other heavy run (dagster.yaml's run queue
     # allows one at a time), so two fan-outs never split the host's cores between them.
-    tags={CPUS_TAG: "2", MEMORY_TAG: "2g", "fanout/size": "heavy"},
+    # A fan-out run that takes an hour is stuck: its time limit is shorter than the stack's
+    # default (dagster.yaml, run_monitoring.max_runtime_seconds).
+    tags={CPUS_TAG: "2", MEMORY_TAG: "2g", "fanout/size": "heavy", "dagster/max_runtime": "3600"},
 )
