@@ -10,11 +10,12 @@ from prometheus_client.registry import Collector
 from stack_metrics.families import (
     MIB,
     RUN_STATUSES,
-    DurationRow,
+    RunSummaryRow,
     ScrapeRows,
     families,
     float_metadata,
     location_of,
+    merge_summaries,
 )
 
 
@@ -56,8 +57,8 @@ def _samples(rows: ScrapeRows) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 def test_runs_are_counted_per_status_and_location_with_zeros_for_missing_statuses() -> None:
-    rows = [("SUCCESS", "__repository__@fanout", 3), ("FAILURE", None, 2)]
-    samples = _samples(ScrapeRows(runs=rows))
+    rows = [RunSummaryRow("SUCCESS", "__repository__@fanout", 3), RunSummaryRow("FAILURE", None, 2)]
+    samples = _samples(ScrapeRows(run_summary=rows))
     assert samples[("dagster_runs", (("location", "fanout"), ("status", "SUCCESS")))] == 3
     assert samples[("dagster_runs", (("location", "none"), ("status", "FAILURE")))] == 2
     for status in RUN_STATUSES:
@@ -72,9 +73,15 @@ def test_an_empty_database_gives_no_run_series_and_an_empty_queue() -> None:
     assert samples[("dagster_run_queue_oldest_age_seconds", ())] == 0
 
 
-def test_the_duration_histogram_is_cumulative_with_count_and_sum() -> None:
+def test_the_duration_histogram_is_cumulative_per_status_over_locations() -> None:
     rows = ScrapeRows(
-        durations=[DurationRow("SUCCESS", 5, 42.0, [1, 3, 4])], buckets=(1.0, 10.0, 30.0)
+        run_summary=[
+            RunSummaryRow("SUCCESS", "r@a", 3, 3, 30.0, (1, 2, 3)),
+            RunSummaryRow("SUCCESS", "r@b", 2, 2, 12.0, (0, 1, 1)),
+            # Unfinished runs have no duration: no histogram series for them.
+            RunSummaryRow("STARTED", "r@a", 4, 0, 0.0, (0, 0, 0)),
+        ],
+        buckets=(1.0, 10.0, 30.0),
     )
     samples = _samples(rows)
     bucket = "dagster_run_duration_seconds_bucket"
@@ -84,6 +91,15 @@ def test_the_duration_histogram_is_cumulative_with_count_and_sum() -> None:
     assert samples[(bucket, (("le", "+Inf"), ("status", "SUCCESS")))] == 5
     assert samples[("dagster_run_duration_seconds_count", (("status", "SUCCESS"),))] == 5
     assert samples[("dagster_run_duration_seconds_sum", (("status", "SUCCESS"),))] == 42.0
+    assert ("dagster_run_duration_seconds_count", (("status", "STARTED"),)) not in samples
+
+
+def test_settled_and_live_summaries_add_up_per_status_and_label() -> None:
+    settled = [RunSummaryRow("SUCCESS", "r@a", 10, 9, 90.0, (1, 9))]
+    live = [RunSummaryRow("SUCCESS", "r@a", 2, 2, 5.0, (1, 2)), RunSummaryRow("QUEUED", None, 1)]
+    merged = {(r.status, r.label): r for r in merge_summaries(settled, live)}
+    assert merged[("SUCCESS", "r@a")] == RunSummaryRow("SUCCESS", "r@a", 12, 11, 95.0, (2, 11))
+    assert merged[("QUEUED", None)].runs == 1
 
 
 def test_queue_heartbeats_usage_and_fanout_report() -> None:

@@ -22,27 +22,63 @@ MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class DurationRow:
-    """One status's finished runs: count, summed seconds, cumulative count per bucket bound."""
+class RunSummaryRow:
+    """The runs of one status and repository label: how many, and of the finished ones with
+    both times, how many, their summed seconds and the cumulative count per bucket bound."""
 
     status: str
-    count: int
-    sum_seconds: float
-    cumulative: Sequence[int]
+    label: str | None
+    runs: int
+    timed: int = 0
+    duration_sum_s: float = 0.0
+    cumulative: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class ScrapeRows:
     """What one scrape read from Postgres, as the SQL in stack_metrics.sql returns it."""
 
-    runs: Sequence[tuple[str, str | None, int]] = ()  # (status, repository label, count)
+    run_summary: Sequence[RunSummaryRow] = ()
     queue_depth: int = 0
     queue_oldest_age_s: float = 0.0
-    durations: Sequence[DurationRow] = ()
     heartbeat_ages: Sequence[tuple[str, float]] = ()  # (daemon type, seconds)
     run_usage: Sequence[tuple[str, str]] = ()  # (job, serialized usage engine event)
     fanout_report: str | None = None  # serialized latest materialization event
     buckets: Sequence[float] = field(default=DURATION_BUCKETS)
+
+
+def summary_rows(records: Iterable[Sequence[Any]]) -> list[RunSummaryRow]:
+    """The runs summary query's records: status, label, runs, timed, sum, cumulative counts..."""
+    return [
+        RunSummaryRow(
+            str(r[0]), r[1], int(r[2]), int(r[3]), float(r[4]), tuple(int(v) for v in r[5:])
+        )
+        for r in records
+    ]
+
+
+def merge_summaries(*parts: Iterable[RunSummaryRow]) -> list[RunSummaryRow]:
+    """Row-wise sums per (status, label) over disjoint sets of runs."""
+    merged: dict[tuple[str, str | None], RunSummaryRow] = {}
+    for row in (row for part in parts for row in part):
+        key = (row.status, row.label)
+        if (seen := merged.get(key)) is None:
+            merged[key] = row
+            continue
+        width = max(len(seen.cumulative), len(row.cumulative))
+        merged[key] = RunSummaryRow(
+            row.status,
+            row.label,
+            seen.runs + row.runs,
+            seen.timed + row.timed,
+            seen.duration_sum_s + row.duration_sum_s,
+            tuple(
+                (seen.cumulative[i] if i < len(seen.cumulative) else 0)
+                + (row.cumulative[i] if i < len(row.cumulative) else 0)
+                for i in range(width)
+            ),
+        )
+    return list(merged.values())
 
 
 def float_metadata(serialized_event: str) -> dict[str, float]:
@@ -78,11 +114,11 @@ def location_of(repository_label: str | None) -> str:
     return repository_label.rsplit("@", 1)[-1] or NO_LOCATION
 
 
-def run_families(rows: Iterable[tuple[str, str | None, int]]) -> GaugeMetricFamily:
+def run_families(rows: Iterable[RunSummaryRow]) -> GaugeMetricFamily:
     counts: dict[tuple[str, str], int] = {}
-    for status, label, count in rows:
-        key = (status, location_of(label))
-        counts[key] = counts.get(key, 0) + int(count)
+    for row in rows:
+        key = (row.status, location_of(row.label))
+        counts[key] = counts.get(key, 0) + row.runs
     locations = sorted({location for _, location in counts})
     family = GaugeMetricFamily(
         "dagster_runs", "Runs in the run storage, by status and code location",
@@ -95,16 +131,24 @@ def run_families(rows: Iterable[tuple[str, str | None, int]]) -> GaugeMetricFami
     return family
 
 
-def duration_family(rows: Iterable[DurationRow], buckets: Sequence[float]) -> HistogramMetricFamily:
+def duration_family(
+    rows: Iterable[RunSummaryRow], buckets: Sequence[float]
+) -> HistogramMetricFamily:
+    """Per final status, over every location."""
+    per_status = merge_summaries(
+        RunSummaryRow(r.status, None, r.timed, r.timed, r.duration_sum_s, r.cumulative)
+        for r in rows
+        if r.timed
+    )
     family = HistogramMetricFamily(
         "dagster_run_duration_seconds",
         "Durations of finished runs (start to end), by final status",
         labels=["status"],
     )
-    for row in rows:
-        bounds = [(_le(bound), count) for bound, count in zip(buckets, row.cumulative, strict=True)]
-        bounds.append(("+Inf", row.count))
-        family.add_metric([row.status], bounds, row.sum_seconds)
+    for row in sorted(per_status, key=lambda r: r.status):
+        bounds = [(_le(b), count) for b, count in zip(buckets, row.cumulative, strict=True)]
+        bounds.append(("+Inf", row.timed))
+        family.add_metric([row.status], bounds, row.duration_sum_s)
     return family
 
 
@@ -173,23 +217,16 @@ def families(rows: ScrapeRows) -> list[Metric]:
     for daemon_type, age in rows.heartbeat_ages:
         heartbeats.add_metric([daemon_type], max(float(age), 0.0))
     return [
-        run_families(rows.runs),
+        run_families(rows.run_summary),
         GaugeMetricFamily("dagster_run_queue_depth", "Runs waiting in the run queue", rows.queue_depth),
         GaugeMetricFamily(
             "dagster_run_queue_oldest_age_seconds",
             "Seconds the oldest queued run has waited (0 when the queue is empty)",
             max(float(rows.queue_oldest_age_s), 0.0),
         ),
-        duration_family(rows.durations, rows.buckets),
+        duration_family(rows.run_summary, rows.buckets),
         heartbeats,
         *usage_families(rows.run_usage),
         *fanout_report_families(rows.fanout_report),
-    ]
-
-
-def duration_rows(records: Iterable[Sequence[Any]]) -> list[DurationRow]:
-    """The histogram query's records (status, count, sum, cumulative counts...) as rows."""
-    return [
-        DurationRow(str(r[0]), int(r[1]), float(r[2]), [int(v) for v in r[3:]]) for r in records
     ]
 

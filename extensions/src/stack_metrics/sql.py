@@ -15,14 +15,35 @@ FINISHED_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 RUN_USAGE_PREFIX = "Run resource usage:"
 FANOUT_REPORT_ASSET_KEY = '["fanout_report"]'
 
-# Runs per status and repository label ("repository@location"; the location is taken from
-# the few grouped labels in Python, not from every row here). The left join keeps runs without
-# the tag (launched outside a code location).
-RUNS_BY_STATUS_AND_LOCATION = """
-select r.status, t.value, count(*)
-from runs r
-left join run_tags t on t.run_id = r.run_id and t.key = %(repository_tag)s
+# Runs per status and repository label ("repository@location"; the location is taken from the
+# few grouped labels in Python, not from every row here), with the duration histogram of the
+# finished ones, in one pass. `{where}` picks the runs: the settled ones (SETTLED) or the others
+# (LIVE); see stack_metrics.collector for why the two are counted apart. Each run's label is
+# looked up by its run id (idx_run_tags_run_idx), not joined with every run's tag, so reading
+# the few live runs costs a few index probes (NULL for a run launched outside a location).
+_RUNS_SUMMARY = """
+select status, label, count(*), count(d), coalesce(sum(d), 0){bounds}
+from (
+    select r.status,
+           (select t.value from run_tags t
+            where t.run_id = r.run_id and t.key = %(repository_tag)s limit 1) as label,
+           case when r.status = any(%(finished)s) then r.end_time - r.start_time end as d
+    from runs r
+    where {where}
+) runs_in_scope
 group by 1, 2
+"""
+# Finished runs up to the watermark: they no longer change (only a purge deletes them).
+SETTLED = "r.id <= %(watermark)s and r.status = any(%(finished)s)"
+# Runs after the watermark, and those up to it that were not finished when it was set: both
+# read through the primary key, so their cost follows the runs created or running since.
+LIVE = "r.id > %(watermark)s or r.id = any(%(unfinished_ids)s)"
+
+# Where settled runs end: the newest run id, less a margin for runs whose insert was still
+# in flight (ids are handed out before the insert commits).
+WATERMARK = "select greatest(coalesce(max(id), 0) - %(id_margin)s, 0) from runs"
+UNFINISHED_UP_TO_WATERMARK = """
+select id from runs where id <= %(watermark)s and not (status = any(%(finished)s))
 """
 
 QUEUE = """
@@ -77,23 +98,18 @@ order by id desc limit 1
 """
 
 
-def duration_histogram_sql(buckets: Sequence[float]) -> str:
-    """Finished runs' durations per status in one pass: count, sum and one cumulative count per
-    bucket bound. The bounds are the collector's own floats, never user input."""
-    bounds = ",\n       ".join(
-        f"count(*) filter (where end_time - start_time <= {float(bound)!r})" for bound in buckets
+def runs_summary_sql(where: str, buckets: Sequence[float]) -> str:
+    """The runs summary over the runs `where` picks, with one cumulative count per bucket bound.
+    The bounds are the collector's own floats, never user input."""
+    bounds = "".join(
+        f",\n       count(*) filter (where d <= {float(bound)!r})" for bound in buckets
     )
-    return f"""
-select status, count(*), coalesce(sum(end_time - start_time), 0),
-       {bounds}
-from runs
-where status = any(%(finished)s) and start_time is not null and end_time is not null
-group by status
-"""
+    return _RUNS_SUMMARY.format(where=where, bounds=bounds)
 
 
-def query_parameters(recent_runs: int) -> dict[str, object]:
+def query_parameters(recent_runs: int, id_margin: int) -> dict[str, object]:
     return {
+        "id_margin": id_margin,
         "repository_tag": REPOSITORY_TAG,
         "finished": list(FINISHED_STATUSES),
         "recent_runs": recent_runs,
