@@ -54,13 +54,20 @@ def count_settled(
     cursor: psycopg2.extensions.cursor, buckets: Sequence[float], now: float
 ) -> SettledRuns:
     params = sql.query_parameters(RECENT_RUNS_PER_JOB, ID_MARGIN)
-    cursor.execute(sql.WATERMARK, params)
-    (watermark,) = cursor.fetchone()
-    params["watermark"] = watermark
-    cursor.execute(sql.UNFINISHED_UP_TO_WATERMARK, params)
-    unfinished = [row[0] for row in cursor.fetchall()]
-    cursor.execute(sql.runs_summary_sql(sql.SETTLED, buckets), params)
-    return SettledRuns(watermark, summary_rows(cursor.fetchall()), unfinished, now)
+    # One snapshot for the three statements: a run that finished between the list of unfinished
+    # runs and the count would otherwise be counted both as settled and as live.
+    cursor.execute("begin isolation level repeatable read read only")
+    try:
+        cursor.execute(sql.WATERMARK, params)
+        (watermark,) = cursor.fetchone()
+        params["watermark"] = watermark
+        cursor.execute(sql.UNFINISHED_UP_TO_WATERMARK, params)
+        unfinished = [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql.runs_summary_sql(sql.SETTLED, buckets), params)
+        summary = summary_rows(cursor.fetchall())
+    finally:
+        cursor.execute("rollback")
+    return SettledRuns(watermark, summary, unfinished, now)
 
 
 def read_rows(
