@@ -4,7 +4,8 @@ they are fresh again. It runs as its own service because sensors run inside the 
 
 Settings (environment): STACK_WATCHDOG_TOLERANCE_SECONDS (a heartbeat older than this is
 stale), STACK_WATCHDOG_INTERVAL_SECONDS (time between checks), STACK_ALERT_WEBHOOK_FILE (the
-secret file holding the webhook URL). Usage: python -m stack_alerts.watchdog"""
+secret file holding the webhook URL). Usage: python -m stack_alerts.watchdog; its health
+check: python -m stack_alerts.watchdog --healthy MAX_SECONDS_SINCE_LAST_CHECK"""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from stack_alerts.webhook_file import DEFAULT_WEBHOOK_FILE, read_webhook_url
 # is the longest; docs/alerts.md has the figures), below the health check's tolerance.
 DEFAULT_TOLERANCE_S = 180.0
 DEFAULT_INTERVAL_S = 15.0
+# Touched after every check; the service's health check reads its age (`--healthy`).
+ALIVE_FILE = Path("/tmp/watchdog.alive")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def main() -> int:
     print(f"watchdog: daemon heartbeats of stack {stack} every {interval_s:g} s, stale after {tolerance_s:g} s", flush=True)
     active = False
     while True:
+        ALIVE_FILE.touch()
         try:
             total, stale = stale_heartbeats(tolerance_s)
         except psycopg2.Error as error:
@@ -92,5 +96,18 @@ def main() -> int:
         time.sleep(interval_s)
 
 
+def healthy(max_age_s: float) -> int:
+    """Exit status of the service's health check: 0 while the loop has checked recently."""
+    try:
+        age = time.time() - ALIVE_FILE.stat().st_mtime
+    except FileNotFoundError:
+        print("watchdog has not checked yet")
+        return 1
+    print(f"last check {age:.0f} s ago")
+    return 0 if age <= max_age_s else 1
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--healthy":
+        sys.exit(healthy(float(sys.argv[2])))
     sys.exit(main())

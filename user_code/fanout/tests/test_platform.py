@@ -17,7 +17,7 @@ def test_settings_defaults_and_env() -> None:
     default = platform_settings({})
     assert (default.sensor_interval_s, default.queue_age_threshold_s) == (10, 600)
     assert (default.retention_days, default.retention_keep_last) == (30, 20)
-    assert default.run_url("abc") == "http://127.0.0.1:3000/runs/abc"
+    assert default.run_url("abc") == "https://127.0.0.1:3000/runs/abc"
     custom = platform_settings({"STACK_PUBLIC_URL": "https://dagster.example/", "STACK_RETENTION_DAYS": "7"})
     assert custom.run_url("abc") == "https://dagster.example/runs/abc"
     assert custom.retention_days == 7

@@ -35,7 +35,7 @@ class PlatformSettings:
 
 def platform_settings(env: Mapping[str, str] = os.environ) -> PlatformSettings:
     return PlatformSettings(
-        public_url=env.get("STACK_PUBLIC_URL", "").strip() or "http://127.0.0.1:3000",
+        public_url=env.get("STACK_PUBLIC_URL", "").strip() or "https://127.0.0.1:3000",
         sensor_interval_s=int(_number(env, "STACK_ALERT_SENSOR_INTERVAL_SECONDS", 10)),
         queue_age_threshold_s=_number(env, "STACK_ALERT_QUEUE_AGE_SECONDS", 600),
         retention_days=_number(env, "STACK_RETENTION_DAYS", 30),
