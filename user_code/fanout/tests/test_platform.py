@@ -1,11 +1,14 @@
 """The platform's definitions in this location: settings from the environment, the
 instance-wide alert sensors and the retention schedule, and the fault jobs."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
 from fanout.definitions import defs
 from fanout.defs.platform.alerts import (
+    deliver,
     run_failure_alert_sensor,
     run_queue_alert_sensor,
     step_error_text,
@@ -46,3 +49,16 @@ def test_fail_job_fails_in_its_step_with_the_users_error() -> None:
     assert step_error_text(failure.step_failure_data.error).startswith(
         "ValueError: fail_job failed on purpose"
     )
+
+
+def test_without_a_webhook_url_delivery_says_why_and_does_not_raise(tmp_path: Path) -> None:
+    message = {"text": "Run failed: j in l"}
+    assert "does not exist" in (deliver(message, tmp_path / "alert_webhook_url") or "")
+    (tmp_path / "alert_webhook_url").write_text("random-token-from-the-deployer")
+    assert "holds no http(s):// URL" in (deliver(message, tmp_path / "alert_webhook_url") or "")
+
+
+def test_an_unreachable_receiver_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "alert_webhook_url").write_text("http://127.0.0.1:9/hook")  # discard port: refused
+    failure = deliver({"text": "Run failed: j in l"}, tmp_path / "alert_webhook_url")
+    assert failure is not None and failure.startswith("not delivered after 3 attempt(s)")

@@ -4,10 +4,12 @@ is the location's secret file alert_webhook_url; without it the sensors skip and
 
 import json
 import time
+from pathlib import Path
 
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 from stack_alerts import (
+    DEFAULT_WEBHOOK_FILE,
     alert_error_text,
     failed_run_message,
     next_episode,
@@ -21,8 +23,8 @@ from fanout.lib.platform_settings import platform_settings
 
 SETTINGS = platform_settings()
 # To the code server's output: a sensor's own log (context.log) would be written under the
-# compute-log directory, which code servers mount read-only. The tick's skip message says
-# in the UI whether an alert went out.
+# compute-log directory, which code servers mount read-only. A tick's skip message says in
+# the UI why an alert did not go out.
 LOG = dg.get_dagster_logger("stack_alerts")
 DEFAULT_STATUS = dg.DefaultSensorStatus.RUNNING if is_stack() else dg.DefaultSensorStatus.STOPPED
 
@@ -40,18 +42,20 @@ def _location_of(run: dg.DagsterRun) -> str:
     return origin.location_name if origin is not None else run.tags.get("stack/location", "(unknown)")
 
 
-def _deliver(message: dict) -> bool:
-    setting = read_webhook_url()
+def deliver(message: dict, webhook_file: Path = DEFAULT_WEBHOOK_FILE) -> str | None:
+    """Posts the alert; None once delivered, else why not (also logged)."""
+    setting = read_webhook_url(webhook_file)
     if setting.url is None:
         LOG.info(f"alert not sent, {setting.reason}: {message['text']}")
-        return False
+        return setting.reason
     delivery = post_json(setting.url, message)
     if delivery.delivered:
         LOG.info(f"alert sent after {delivery.attempts} attempt(s): {message['text']}")
-    else:
-        # Logged, not raised: an unreachable receiver must not stop the sensor for good.
-        LOG.warning(f"alert NOT delivered after {delivery.attempts} attempt(s): {delivery.error}")
-    return delivery.delivered
+        return None
+    # Logged and returned, not raised: an unreachable receiver must not stop the sensor for good.
+    reason = f"not delivered after {delivery.attempts} attempt(s): {delivery.error}"
+    LOG.warning(f"alert {reason}")
+    return reason
 
 
 @dg.run_failure_sensor(
@@ -74,8 +78,9 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> dg.SkipReas
     message = failed_run_message(
         run.job_name, _location_of(run), run.run_id, SETTINGS.run_url(run.run_id), steps, error
     )
-    if not _deliver(message):
-        return dg.SkipReason(f"run {run.run_id} failed; alert not delivered (see the code server's log)")
+    failure = deliver(message)
+    if failure is not None:
+        return dg.SkipReason(f"run {run.run_id} failed; alert not sent: {failure}")
     return None
 
 
@@ -109,7 +114,7 @@ def run_queue_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason
             run.run_id, run.job_name, waited, threshold, count, SETTINGS.queued_runs_url()
         )
         # Undelivered: not an alerted episode yet, so the next tick tries again.
-        active = _deliver(message)
+        active = deliver(message) is None
     context.update_cursor(json.dumps({"alerting": active}))
     if not oldest:
         return dg.SkipReason("no queued run")
