@@ -1,7 +1,8 @@
 """The /metrics collector on a real Postgres with Dagster's schema, seeded with 10,000 runs: the
 values it serves (runs by status and location, queue depth and age, histogram counts, heartbeat
-ages, the last run's usage, the fan-out report) match the seed. Prints the scrape duration
-(docs/metrics.md quotes it); asserts correctness, not timing."""
+ages, the last run's usage, the fan-out report) match the seed, and still do after new runs, a
+queued run that fails, and a purge (at the next recount of settled runs). Prints the scrape
+duration (docs/metrics.md quotes it); asserts correctness, not timing."""
 
 import statistics
 import time
