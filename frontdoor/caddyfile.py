@@ -123,6 +123,10 @@ def caddyfile(
 \tskip_install_trust
 \tauto_https disable_redirects
 \thttp_port 8080
+\t# No HTTP/3: its alt-svc header would send browsers to a UDP port that is not published.
+\tservers {{
+\t\tprotocols h1 h2
+\t}}
 \t# A client that dials an IP address sends no name: it gets that address's certificate.
 \tdefault_sni {default_sni}
 }}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.stack import Stack
+from tests.integration.stack import ADMIN_USER, Stack
 from tests.integration.ui.browser import VIEWPORT, Screenshots, launch_chromium
 from tests.integration.ui.dagster_ui import PAGE_TIMEOUT_MS
 
@@ -22,8 +22,16 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-def open_page(browser: Browser, stack: Stack) -> Page:
-    context = browser.new_context(base_url=stack.base_url, viewport=VIEWPORT)
+def open_page(browser: Browser, stack: Stack, user: str | None = ADMIN_USER) -> Page:
+    """A page of a fresh context logged in to the front door as `user` (None: no login)."""
+    context = browser.new_context(
+        base_url=stack.base_url,
+        viewport=VIEWPORT,
+        http_credentials={"username": user, "password": stack.logins[user]} if user else None,
+        # Chromium has no option for one extra CA per context: the certificate is checked
+        # against the stack's CA by the API tests (tests/integration/test_frontdoor.py) instead.
+        ignore_https_errors=True,
+    )
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     return context.new_page()
 
