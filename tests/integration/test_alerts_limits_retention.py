@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from dagster_graphql import DagsterGraphQLClientError
 
 from tests.integration.alert_receiver import Receiver, start_receiver
-from tests.integration.stack import Stack
+from tests.integration.stack import FINISHED, Stack
 
 # The test stack's settings for these (tests/integration/conftest.py).
 QUEUE_AGE_S = 20
@@ -47,6 +48,18 @@ def _wait_for_failure(stack: Stack, run_id: str, timeout: float) -> None:
         time.sleep(0.5)
         status = stack.client.get_run_status(run_id).value
     assert status == "FAILURE", status
+
+
+def _stop(stack: Stack, run_id: str, timeout: float = 180) -> None:
+    """Terminates the run once it can be (a STARTING run cannot) and waits for its end."""
+    deadline = time.monotonic() + timeout
+    while stack.client.get_run_status(run_id).value not in FINISHED:
+        assert time.monotonic() < deadline, f"run {run_id} still not finished"
+        try:
+            stack.client.terminate_run(run_id)
+        except DagsterGraphQLClientError:
+            pass
+        time.sleep(2)
 
 
 def _event_time(stack: Stack, run_id: str, typename: str) -> float:
@@ -108,9 +121,7 @@ def test_a_stuck_queue_is_posted_once_per_episode(stack: Stack, receiver: Receiv
         assert len(stuck) == 1, [m["body"]["text"] for m in stuck]
     finally:
         for run_id in (second, first):
-            stack.client.terminate_run(run_id)
-        for run_id in (first, second):
-            stack.wait_for_run(run_id, timeout=120)
+            _stop(stack, run_id)
 
 
 def test_a_stopped_daemon_is_posted_by_the_watchdog(stack: Stack, receiver: Receiver) -> None:
