@@ -1,6 +1,6 @@
 """`python -m bench.burst`: a burst of trivial runs on a running stack, and where the time went.
 
-    python -m bench.burst --url http://127.0.0.1:3000 --runs 50
+    python -m bench.burst --url https://127.0.0.1:3000 --runs 50
     python -m bench.burst --url http://127.0.0.1:3101 --runs 50 --stop-automation --json out.json
 
 Submits `--runs` runs of `chunked_work_job` with the trivial run config (one chunk of 0 s:
@@ -35,12 +35,15 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import requests
+
+from bench.stack_login import StackLogin, requests_kwargs, stack_login
 
 JOB = "chunked_work_job"
 # One chunk of 0 s: plan -> one chunk -> summarize, three steps doing nothing.
@@ -200,16 +203,19 @@ STOP_SCHEDULE = "mutation ($id: String) { stopRunningSchedule(id: $id) { __typen
 STOP_SENSOR = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
 
 
-def graphql_client(url: str, timeout: float = 120.0) -> Execute:
+def graphql_client(url: str, timeout: float = 120.0, login: StackLogin | None = None) -> Execute:
+    """GraphQL through the stack's front door with `login` (default: the admin login and CA
+    that `python -m stackctl up` leaves in the secrets folder)."""
     endpoint = url.rstrip("/") + "/graphql"
+    session = requests.Session()
+    extra = requests_kwargs(login or stack_login())
 
     def execute(query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": dict(variables)}).encode()
-        request = urllib.request.Request(
-            endpoint, data=body, headers={"Content-Type": "application/json"}
+        response = session.post(
+            endpoint, json={"query": query, "variables": dict(variables)}, timeout=timeout, **extra
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            payload = json.load(response)
+        response.raise_for_status()
+        payload = response.json()
         if payload.get("errors"):
             raise RuntimeError(f"GraphQL errors: {json.dumps(payload['errors'])[:2000]}")
         return payload["data"]
@@ -504,7 +510,7 @@ def report(result: BurstResult) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.burst", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default="http://127.0.0.1:3000", help="the stack's webserver")
+    parser.add_argument("--url", default="https://127.0.0.1:3000", help="the stack's front door")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--threads", type=int, default=4, help="concurrent launchRun calls")
     parser.add_argument("--poll-seconds", type=float, default=2.0)

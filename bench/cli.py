@@ -3,7 +3,7 @@
     POSTGRES_IMAGE=postgres:15-bookworm python -m bench --chunks 8 --seconds 0.5 --repeat 3
     python -m bench --chunks 128 --seconds 0.05 --storage sqlite
     python -m bench --workload fanout --records 16 --unit-work-ms 50
-    python -m bench --methods warm_pool,stack --stack-url http://127.0.0.1:3000
+    python -m bench --methods warm_pool,stack --stack-url https://127.0.0.1:3000
 
 Storage: by default a throwaway Postgres container from $POSTGRES_IMAGE on a random
 127.0.0.1 port (removed at the end); `--postgres-url` uses an existing database;
@@ -53,7 +53,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -61,6 +60,7 @@ from tqdm import tqdm
 
 from bench import baseline as baseline_tree
 from bench.run_usage import RUN_USAGE_PREFIX, fetch_run_usage, median_usage
+from bench.stack_login import StackLogin, requests_kwargs, stack_login
 from stack_testing.instance_config import stack_instance_config
 from stack_testing.postgres import throwaway_postgres
 
@@ -222,25 +222,34 @@ def _run_cli(args, home: str, cores: int) -> Outcome:
     return True, wall, _latest_run_seconds(home, args.cli_job), None
 
 
-def _stack_reachable(url: str) -> bool:
+def _stack_reachable(url: str, login: StackLogin) -> bool:
+    """The stack answers through its front door, and the login is accepted."""
+    import requests
+
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/server_info", timeout=3) as resp:
-            return resp.status == 200
+        response = requests.get(url.rstrip("/") + "/server_info", timeout=3, **requests_kwargs(login))
+        return response.status_code == 200
     except Exception:
         return False
 
 
+def _stack_login(args) -> StackLogin:
+    return stack_login(args.stack_user, args.stack_password_file, args.stack_ca)
+
+
 def _run_stack(args) -> tuple[Outcome, dict[str, float] | None]:
     from dagster_graphql import DagsterGraphQLClient
+    from gql.transport.requests import RequestsHTTPTransport
 
     from bench.jobs import fanout_run_config, run_config
 
     parsed = urllib.parse.urlparse(args.stack_url)
-    client = DagsterGraphQLClient(
-        parsed.hostname or "localhost",
-        port_number=parsed.port,
-        use_https=parsed.scheme == "https",
+    login = _stack_login(args)
+    transport = RequestsHTTPTransport(
+        url=args.stack_url.rstrip("/") + "/graphql", use_json=True, timeout=300,
+        auth=login.auth, verify=login.verify,
     )
+    client = DagsterGraphQLClient(parsed.hostname or "localhost", port_number=parsed.port, transport=transport)
     if args.workload == "fanout":
         job_name, tags = args.stack_fanout_job, STACK_FANOUT_TAGS
         cfg = fanout_run_config(args.records, args.unit_work_ms, args.unit_mode)
@@ -488,7 +497,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--postgres-url", default=None, help="existing database instead of a container")
     p.add_argument("--postgres-image", default=None, help="default $POSTGRES_IMAGE or postgres:15-bookworm")
-    p.add_argument("--stack-url", default=None, help="webserver of a running stack, e.g. http://127.0.0.1:3000")
+    p.add_argument("--stack-url", default=None, help="front door of a running stack, e.g. https://127.0.0.1:3000")
+    p.add_argument("--stack-user", default=None, help="front-door login (default $STACK_FRONTDOOR_USER or admin)")
+    p.add_argument(
+        "--stack-password-file", default=None,
+        help="the login's password (default $STACK_SECRETS_DIR/frontdoor/USER.password)",
+    )
+    p.add_argument(
+        "--stack-ca", default=None,
+        help="CA of the front door's certificate (default $STACK_SECRETS_DIR/frontdoor/$STACK_NAME-ca.crt)",
+    )
     p.add_argument("--stack-location", default="fanout")
     p.add_argument("--stack-repository", default="__repository__")
     p.add_argument("--stack-job", default="chunked_work_job")
@@ -526,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     if "stack" in results:
         if not args.stack_url:
             results["stack"].skipped = "no --stack-url given"
-        elif not _stack_reachable(args.stack_url):
+        elif not _stack_reachable(args.stack_url, _stack_login(args)):
             results["stack"].skipped = f"{args.stack_url} unreachable"
 
     with contextlib.ExitStack() as stack:
