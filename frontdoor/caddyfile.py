@@ -148,6 +148,13 @@ def caddyfile(
 \t}}
 \thandle {{
 {protected}\t}}
+\t# Errors say nothing about what is behind: an unreachable webserver is a bare 503, and a
+\t# refused login keeps its 401 and challenge.
+\thandle_errors {{
+\t\theader -Server
+\t\t@unavailable expression `{{err.status_code}} >= 500`
+\t\trespond @unavailable "unavailable" 503
+\t}}
 }}
 """
 

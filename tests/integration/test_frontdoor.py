@@ -1,20 +1,31 @@
 """The front door on a live stack: who gets what, through TLS, with the logins of the stack's
 users file; the webserver itself is not published on the host."""
 
+import datetime
 import json
-import ssl
+import os
 import socket
+import ssl
+import time
+from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 import requests
 
 from bench.burst import LAUNCH, REPOSITORIES, TRIVIAL_CONFIG, JOB, find_job
-from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack
+from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack, free_port
 
 pytestmark = pytest.mark.integration
 
 QUERY = "{ version }"
+# The front door's user (frontdoor/Dockerfile, docker-compose.yml).
+FRONTDOOR_UID = 10002
 
 
 def launch_params(stack: Stack) -> dict[str, Any]:
@@ -106,3 +117,63 @@ def test_viewer_webserver_is_read_only(stack: Stack) -> None:
     assert by_user[VIEWER_USER]["launch_pipeline_execution"] is False
     assert by_user[VIEWER_USER]["terminate_pipeline_execution"] is False
     assert by_user[ADMIN_USER]["launch_pipeline_execution"] is True
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ))
+    # As docs/frontdoor.md tells operators: readable by the front door's uid only.
+    os.chown(key_file, 0, FRONTDOOR_UID)
+    key_file.chmod(0o640)
+    return cert_file, key_file
+
+
+def test_operator_certificate_is_served(stack: Stack, tmp_path: Path) -> None:
+    """The stack's front-door image with an operator's certificate and key mounted where
+    compose mounts STACK_TLS_CERT_FILE/STACK_TLS_KEY_FILE: it serves that certificate."""
+    cert_file, key_file = self_signed(tmp_path, "dagster.example")
+    users = stack.secrets_dir / "frontdoor" / "users"
+    port = free_port()
+    container = docker.from_env().containers.run(
+        stack.service_container("frontdoor").attrs["Config"]["Image"],
+        detach=True, user=f"{FRONTDOOR_UID}:{FRONTDOOR_UID}", cap_drop=["ALL"], read_only=True,
+        tmpfs={"/tmp": "", "/config": f"uid={FRONTDOOR_UID},gid={FRONTDOOR_UID}"},
+        volumes={
+            str(users): {"bind": "/run/secrets/frontdoor_users", "mode": "ro"},
+            str(cert_file): {"bind": "/run/secrets/tls_cert", "mode": "ro"},
+            str(key_file): {"bind": "/run/secrets/tls_key", "mode": "ro"},
+        },
+        ports={"8443/tcp": ("127.0.0.1", port)},
+    )
+    try:
+        context = ssl.create_default_context(cafile=str(cert_file))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                    with context.wrap_socket(raw, server_hostname="dagster.example") as tls:
+                        tls.sendall(b"GET /graphql HTTP/1.1\r\nHost: dagster.example\r\nConnection: close\r\n\r\n")
+                        status_line = tls.recv(64).split(b"\r\n")[0]
+                break
+            except (OSError, ssl.SSLError):
+                if time.monotonic() > deadline:
+                    raise AssertionError(container.logs().decode(errors="replace")) from None
+                time.sleep(0.5)
+        assert status_line == b"HTTP/1.1 401 Unauthorized"
+        assert "tls /run/secrets/tls_cert /run/secrets/tls_key" in container.logs().decode()
+    finally:
+        container.remove(force=True)
