@@ -72,12 +72,12 @@ def seed_runs(now: datetime) -> list[SeedRun]:
     return runs
 
 
-def insert_runs(instance: dg.DagsterInstance, postgres_url: str, runs: list[SeedRun]) -> None:
+def insert_runs(instance: dg.DagsterInstance, own_postgres_url: str, runs: list[SeedRun]) -> None:
     """Bulk rows Dagster's schema accepts: each run's body is a real serialized DagsterRun (a
     template added through the instance, its run id and status replaced), plus its location tag."""
     template_id = str(uuid.uuid4())
     instance.add_run(dg.DagsterRun(job_name="template", run_id=template_id))
-    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
         cursor.execute("select run_body from runs where run_id = %s", (template_id,))
         (body,) = cursor.fetchone()
         cursor.execute("delete from run_tags where run_id = %s", (template_id,))
@@ -161,18 +161,18 @@ def _timed_scrapes(registry: CollectorRegistry, count: int) -> list[float]:
     return durations
 
 
-def test_metrics_on_ten_thousand_runs(pg_instance: dg.DagsterInstance, postgres_url: str) -> None:
+def test_metrics_on_ten_thousand_runs(own_pg_instance: dg.DagsterInstance, own_postgres_url: str) -> None:
     now = datetime.now(UTC)
     runs = seed_runs(now)
-    insert_runs(pg_instance, postgres_url, runs)
-    assert len(pg_instance.get_run_ids(limit=RUNS + 1)) == RUNS  # Dagster reads them back
+    insert_runs(own_pg_instance, own_postgres_url, runs)
+    assert len(own_pg_instance.get_run_ids(limit=RUNS + 1)) == RUNS  # Dagster reads them back
 
     # The last finished fanout_job run reports its usage (an older one too, which must not win).
     finished = [r for r in runs if r.job == "fanout_job" and r.duration_s is not None]
     for run, cpu in ((finished[-2], 1.0), (finished[-1], 7.5)):
-        pg_instance.report_engine_event(
+        own_pg_instance.report_engine_event(
             "Run resource usage: CPU ...",
-            pg_instance.get_run_by_id(run.run_id),
+            own_pg_instance.get_run_by_id(run.run_id),
             EngineEventData(
                 metadata={
                     "cpu_seconds": dg.MetadataValue.float(cpu),
@@ -181,10 +181,10 @@ def test_metrics_on_ten_thousand_runs(pg_instance: dg.DagsterInstance, postgres_
                 }
             ),
         )
-    pg_instance.report_runless_asset_event(
+    own_pg_instance.report_runless_asset_event(
         dg.AssetMaterialization("fanout_report", metadata={"units_per_s": 33.3, "overhead_ratio": 1.1})
     )
-    pg_instance.add_daemon_heartbeat(
+    own_pg_instance.add_daemon_heartbeat(
         DaemonHeartbeat(
             timestamp=(now - timedelta(seconds=42)).timestamp(),
             daemon_type="SENSOR", daemon_id="seed", errors=[],
@@ -193,7 +193,7 @@ def test_metrics_on_ten_thousand_runs(pg_instance: dg.DagsterInstance, postgres_
 
     clock = _Clock()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StackCollector(lambda: psycopg2.connect(postgres_url), clock=clock))
+    registry.register(StackCollector(lambda: psycopg2.connect(own_postgres_url), clock=clock))
     # The first scrape counts the settled runs; the next ones read only the others.
     (first,) = _timed_scrapes(registry, 1)
     durations = _timed_scrapes(registry, SCRAPES)
@@ -227,7 +227,7 @@ def test_metrics_on_ten_thousand_runs(pg_instance: dg.DagsterInstance, postgres_
     # Between recounts: a queued run from before the watermark fails, and new runs arrive.
     # Both show on the next scrape.
     oldest_queued = queued[0]
-    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
         start = now.timestamp()
         cursor.execute(
             "update runs set status = 'FAILURE', start_time = %s, end_time = %s where run_id = %s",
@@ -240,13 +240,13 @@ def test_metrics_on_ten_thousand_runs(pg_instance: dg.DagsterInstance, postgres_
     newer = [
         SeedRun(str(uuid.uuid4()), "fanout_job", "fanout", "FAILURE", now, 3.0) for _ in range(150)
     ]
-    insert_runs(pg_instance, postgres_url, newer)
+    insert_runs(own_pg_instance, own_postgres_url, newer)
     runs += newer
     assert_runs_match(_scrape(registry), runs)
 
     # A purge shows at the next recount.
     purged = [r for r in runs if r.status == "SUCCESS"][:500]
-    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
         ids = [r.run_id for r in purged]
         cursor.execute("delete from run_tags where run_id = any(%s)", (ids,))
         cursor.execute("delete from runs where run_id = any(%s)", (ids,))

@@ -18,9 +18,9 @@ from dagster_stack_storage.storage import (
 )
 
 
-def _drop_other_connections(postgres_url: str) -> int:
+def _drop_other_connections(own_postgres_url: str) -> int:
     """What a Postgres restart does to every client connection."""
-    with psycopg2.connect(postgres_url) as admin, admin.cursor() as cursor:
+    with psycopg2.connect(own_postgres_url) as admin, admin.cursor() as cursor:
         cursor.execute(
             "select count(pg_terminate_backend(pid)) from pg_stat_activity "
             "where pid <> pg_backend_pid() and datname = current_database()"
@@ -28,24 +28,24 @@ def _drop_other_connections(postgres_url: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _webserver_storage(cls: type[PostgresRunStorage], postgres_url: str) -> PostgresRunStorage:
-    storage = cls(postgres_url)
+def _webserver_storage(cls: type[PostgresRunStorage], own_postgres_url: str) -> PostgresRunStorage:
+    storage = cls(own_postgres_url)
     # The webserver's defaults (dagster-webserver --db-pool-* options).
     storage.optimize_for_webserver(statement_timeout=15000, pool_recycle=3600, max_overflow=20)
     storage.get_runs(RunsFilter())  # one connection now sits in the pool
     return storage
 
 
-def test_pooled_connection_dropped_by_the_server_is_replaced(postgres_url: str) -> None:
-    storage = _webserver_storage(PrePingRunStorage, postgres_url)
-    assert _drop_other_connections(postgres_url) >= 1
+def test_pooled_connection_dropped_by_the_server_is_replaced(own_postgres_url: str) -> None:
+    storage = _webserver_storage(PrePingRunStorage, own_postgres_url)
+    assert _drop_other_connections(own_postgres_url) >= 1
     assert storage.get_runs(RunsFilter()) is not None
 
 
-def test_without_pre_ping_the_stale_connection_reaches_the_caller(postgres_url: str) -> None:
+def test_without_pre_ping_the_stale_connection_reaches_the_caller(own_postgres_url: str) -> None:
     """The failure the stack's storage prevents, so the test above can tell them apart."""
-    storage = _webserver_storage(PostgresRunStorage, postgres_url)
-    assert _drop_other_connections(postgres_url) >= 1
+    storage = _webserver_storage(PostgresRunStorage, own_postgres_url)
+    assert _drop_other_connections(own_postgres_url) >= 1
     with pytest.raises(sqlalchemy.exc.OperationalError, match="server closed the connection"):
         storage.get_runs(RunsFilter())
 
@@ -67,18 +67,18 @@ def _backend_pids(storage: PostgresRunStorage, queries: int) -> set[int]:
 
 
 def test_pooled_storages_reuse_one_connection(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    own_postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the daemon's and run workers' switch set, the storages built from instance config
     keep their connection (and ping it); without it, dagster-postgres's default: a new
     connection, so a new server process, for every query."""
-    config = {"postgres_url": postgres_url}
+    config = {"postgres_url": own_postgres_url}
     monkeypatch.delenv(POOLED_ENV, raising=False)
     assert len(_backend_pids(PrePingRunStorage.from_config_value(None, config), 3)) == 3
     monkeypatch.setenv(POOLED_ENV, "1")
     pooled = PrePingRunStorage.from_config_value(None, config)
     assert len(_backend_pids(pooled, 3)) == 1
-    assert _drop_other_connections(postgres_url) >= 1  # a Postgres restart, as above
+    assert _drop_other_connections(own_postgres_url) >= 1  # a Postgres restart, as above
     assert len(_backend_pids(pooled, 1)) == 1
     events = PrePingBatchingEventLogStorage.from_config_value(None, config)
     schedules = PrePingScheduleStorage.from_config_value(None, config)

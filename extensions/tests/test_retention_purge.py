@@ -28,9 +28,9 @@ def _job(name: str) -> dg.JobDefinition:
     return _hello
 
 
-def _age(postgres_url: str, run_ids: list[str], days: float) -> None:
+def _age(own_postgres_url: str, run_ids: list[str], days: float) -> None:
     """Moves runs `days` into the past, each a minute older than the one before."""
-    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
         for i, run_id in enumerate(run_ids):
             finished = time.time() - days * DAY - i * 60
             cursor.execute(
@@ -46,26 +46,26 @@ def _runs_of(instance: dg.DagsterInstance, jobs: list[str]) -> list[str]:
 
 
 def test_purge_deletes_old_runs_with_their_events_and_logs(
-    pg_instance: dg.DagsterInstance, postgres_url: str
+    own_pg_instance: dg.DagsterInstance, own_postgres_url: str
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     job_a, job_b = _job(f"purge_a_{suffix}"), _job(f"purge_b_{suffix}")
-    old_a = [job_a.execute_in_process(instance=pg_instance).run_id for _ in range(5)]
-    old_b = [job_b.execute_in_process(instance=pg_instance).run_id for _ in range(2)]
-    recent_a = job_a.execute_in_process(instance=pg_instance).run_id
+    old_a = [job_a.execute_in_process(instance=own_pg_instance).run_id for _ in range(5)]
+    old_b = [job_b.execute_in_process(instance=own_pg_instance).run_id for _ in range(2)]
+    recent_a = job_a.execute_in_process(instance=own_pg_instance).run_id
     # A run still executing (STARTED), however old its timestamps, is never a candidate.
-    live_a = pg_instance.create_run_for_job(job_a, status=dg.DagsterRunStatus.STARTED).run_id
-    _age(postgres_url, old_a, 40)  # old_a[0] is the newest of them
-    _age(postgres_url, old_b, 40)
-    _age(postgres_url, [live_a], 90)
-    logs_dir = pg_instance.compute_log_manager._base_dir  # noqa: SLF001 - the test's own dir
+    live_a = own_pg_instance.create_run_for_job(job_a, status=dg.DagsterRunStatus.STARTED).run_id
+    _age(own_postgres_url, old_a, 40)  # old_a[0] is the newest of them
+    _age(own_postgres_url, old_b, 40)
+    _age(own_postgres_url, [live_a], 90)
+    logs_dir = own_pg_instance.compute_log_manager._base_dir  # noqa: SLF001 - the test's own dir
     assert os.path.isdir(os.path.join(logs_dir, old_a[-1]))
     jobs = [job_a.name, job_b.name]
-    before = _runs_of(pg_instance, jobs)
+    before = _runs_of(own_pg_instance, jobs)
 
-    report = purge_runs(pg_instance, RetentionPolicy(max_age_days=30, keep_last_per_job=2), time.time())
+    report = purge_runs(own_pg_instance, RetentionPolicy(max_age_days=30, keep_last_per_job=2), time.time())
 
-    after = _runs_of(pg_instance, jobs)
+    after = _runs_of(own_pg_instance, jobs)
     # Job a keeps its 2 newest finished runs (the recent one and the newest old one), job b
     # both of its 2, and the STARTED run stays.
     expected = list(reversed(old_a[1:]))  # oldest first
@@ -78,17 +78,17 @@ def test_purge_deletes_old_runs_with_their_events_and_logs(
     assert len(before) == 9 and len(after) == 5
     assert set(after) == {recent_a, old_a[0], *old_b, live_a}
     for run_id in expected:
-        assert pg_instance.get_run_by_id(run_id) is None
-        assert pg_instance.all_logs(run_id) == []
+        assert own_pg_instance.get_run_by_id(run_id) is None
+        assert own_pg_instance.all_logs(run_id) == []
         assert not os.path.exists(os.path.join(logs_dir, run_id))
-    assert pg_instance.all_logs(recent_a) and os.path.isdir(os.path.join(logs_dir, recent_a))
+    assert own_pg_instance.all_logs(recent_a) and os.path.isdir(os.path.join(logs_dir, recent_a))
     assert report.compute_log_errors == {}
 
 
-def test_a_dry_run_deletes_nothing(pg_instance: dg.DagsterInstance, postgres_url: str) -> None:
+def test_a_dry_run_deletes_nothing(own_pg_instance: dg.DagsterInstance, own_postgres_url: str) -> None:
     job = _job(f"purge_dry_{uuid.uuid4().hex[:6]}")
-    run_id = job.execute_in_process(instance=pg_instance).run_id
-    _age(postgres_url, [run_id], 40)
-    report = purge_runs(pg_instance, RetentionPolicy(30, 0), time.time(), dry_run=True)
+    run_id = job.execute_in_process(instance=own_pg_instance).run_id
+    _age(own_postgres_url, [run_id], 40)
+    report = purge_runs(own_pg_instance, RetentionPolicy(30, 0), time.time(), dry_run=True)
     assert run_id in report.deleted_run_ids
-    assert pg_instance.get_run_by_id(run_id) is not None
+    assert own_pg_instance.get_run_by_id(run_id) is not None

@@ -23,6 +23,9 @@ def test_pg_instance(pg_instance):
 def test_stock_pg_instance(stock_pg_instance):
     pass
 
+def test_own_pg_instance(own_pg_instance):
+    pass
+
 @pytest.mark.docker
 def test_docker_engine():
     pass
@@ -53,6 +56,7 @@ def test_not_integration_leaves_out_every_test_that_needs_a_service(tmp_path: Pa
 
 def test_every_test_using_the_postgres_fixtures_is_marked_postgres(tmp_path: Path) -> None:
     assert _selected(tmp_path, "postgres") == [
+        "test_own_pg_instance",
         "test_pg_instance",
         "test_postgres_url",
         "test_stock_pg_instance",
@@ -62,6 +66,7 @@ def test_every_test_using_the_postgres_fixtures_is_marked_postgres(tmp_path: Pat
 def test_postgres_and_docker_tests_are_integration(tmp_path: Path) -> None:
     assert _selected(tmp_path, "integration") == [
         "test_docker_engine",
+        "test_own_pg_instance",
         "test_pg_instance",
         "test_postgres_url",
         "test_stock_pg_instance",

@@ -63,3 +63,24 @@ def throwaway_postgres(image: str | None = None) -> Iterator[str]:
         yield url
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+
+
+@contextmanager
+def own_database(server_url: str) -> Iterator[str]:
+    """Yield the URL of a new, empty database on `server_url`'s server; drop it afterwards,
+    closing any connection a test left open."""
+    import sqlalchemy
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(
+        server_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool
+    )
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = sqlalchemy.engine.make_url(server_url).set(database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

@@ -60,7 +60,7 @@ def _become_child_subreaper() -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "postgres_url" in getattr(item, "fixturenames", ()):
+        if {"postgres_url", "own_postgres_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
         if any(item.get_closest_marker(name) for name in _SERVICE_MARKERS):
             item.add_marker(pytest.mark.integration)
@@ -88,6 +88,16 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def own_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A database of the test's own on the session's Postgres server, dropped afterwards: for
+    tests that count or deserialize every run, which rows other tests leave would change."""
+    from stack_testing.postgres import own_database
+
+    with own_database(postgres_url) as url:
+        yield url
+
+
 def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict[str, Any]:
     """The stack's instance configuration (dagster.yaml) on a test database."""
     from stack_testing.instance_config import stack_instance_config
@@ -101,6 +111,16 @@ def pg_instance(tmp_path: Path, postgres_url: str) -> Iterator[dg.DagsterInstanc
     import dagster as dg
 
     overrides = stack_instance_overrides(postgres_url, str(tmp_path / "compute_logs"))
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        yield instance
+
+
+@pytest.fixture
+def own_pg_instance(tmp_path: Path, own_postgres_url: str) -> Iterator[dg.DagsterInstance]:
+    """`pg_instance` on the test's own database (`own_postgres_url`)."""
+    import dagster as dg
+
+    overrides = stack_instance_overrides(own_postgres_url, str(tmp_path / "compute_logs"))
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
         yield instance
 
