@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 
 from stackctl.code_server_spec import image_tag
 from stackctl.code_servers import CodeServerError, CodeServers, version_of
@@ -91,6 +92,23 @@ class Deployer:
             container = self.client.containers.get(viewer)
             if container.status == "running":
                 container.restart(timeout=10)
+                self._wait_viewer_healthy(container)
+
+    def _wait_viewer_healthy(self, container: Container, timeout: float = 180) -> None:
+        # Viewers get the front door's 503 until it answers again: the deploy ends only once
+        # they are served, so nothing after it (a user, a test) meets the restart.
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            container.reload()
+            state = container.attrs["State"]
+            if (state.get("Health") or {}).get("Status") == "healthy":
+                self.say(f"[webserver-viewer] restarted on the new workspace in {time.monotonic() - started:.1f} s")
+                return
+            if state["Status"] in ("exited", "dead"):
+                break
+            time.sleep(1.0)
+        tail = container.logs(tail=20).decode(errors="replace").rstrip()
+        raise DeployError(f"the read-only webserver did not come back after the workspace changed:\n{tail}")
 
     # --- one location ---------------------------------------------------------------------
 
