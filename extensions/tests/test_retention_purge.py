@@ -8,8 +8,7 @@ import uuid
 
 import dagster as dg
 import psycopg2
-from stack_retention import RetentionPolicy
-from stack_retention.purge import purge_runs
+from stack_retention import RetentionPolicy, purge_runs
 
 DAY = 86400.0
 

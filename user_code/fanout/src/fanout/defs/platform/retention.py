@@ -5,8 +5,7 @@ STACK_RETENTION_KEEP_LAST runs of each job; a run not finished is never touched.
 import time
 
 import dagster as dg
-from stack_retention import RetentionPolicy
-from stack_retention.purge import purge_runs
+from stack_retention import RetentionPolicy, purge_runs
 
 from fanout.deployment import is_stack
 from fanout.lib.platform_settings import platform_settings
