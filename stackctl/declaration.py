@@ -27,8 +27,11 @@ class Location:
     path: Path
     module: str  # the gRPC server's --module-name
     env: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()  # every secret file, operator_secrets included
     run_limits: dict[str, str] = field(default_factory=dict)
+    # Secrets only the operator can supply (a webhook URL, another system's key): a missing
+    # one is created empty rather than random, since no generated value could work.
+    operator_secrets: tuple[str, ...] = ()
 
     @property
     def alias(self) -> str:
@@ -116,16 +119,19 @@ def read_location(root: Path, name: str, env: dict[str, str]) -> Location:
     stack = tool.get("dagster-stack", {})
     raw_env = stack.get("env", {})
     secrets = stack.get("secrets", [])
+    operator_secrets = stack.get("operator_secrets", [])
     limits = stack.get("run_limits", {})
     where = f"location {name}: [tool.dagster-stack]"
     if not isinstance(raw_env, dict) or not isinstance(limits, dict):
         raise DeclarationError(f"{where} env and run_limits must be tables, e.g. env = {{ KEY = \"value\" }}")
-    if not isinstance(secrets, list):
-        raise DeclarationError(f'{where} secrets must be a list of file names, e.g. secrets = ["api_token"]')
+    if not isinstance(secrets, list) or not isinstance(operator_secrets, list):
+        raise DeclarationError(
+            f'{where} secrets and operator_secrets must be lists of file names, e.g. secrets = ["api_token"]'
+        )
     for key in raw_env:
         if not VARIABLE_NAME.fullmatch(key):
             raise DeclarationError(f"{where} env key {key!r} is not a variable name")
-    for secret in secrets:
+    for secret in secrets + operator_secrets:
         if not isinstance(secret, str) or not SECRET_NAME.fullmatch(secret):
             raise DeclarationError(f"{where} secret name {secret!r} must be a plain file name")
     unknown = set(limits) - {"cpus", "memory"}
@@ -136,7 +142,8 @@ def read_location(root: Path, name: str, env: dict[str, str]) -> Location:
         path=path,
         module=module,
         env={key: interpolate(str(value), env) for key, value in raw_env.items()},
-        secrets=tuple(str(s) for s in secrets),
+        secrets=tuple(dict.fromkeys(str(s) for s in secrets + operator_secrets)),
+        operator_secrets=tuple(str(s) for s in operator_secrets),
         run_limits={key: str(value) for key, value in limits.items()},
     )
 

@@ -11,16 +11,22 @@ from stackctl.state import DeployState
 
 
 def secret_files(location: Location, secrets_dir: Path, log: Callable[[str], None] = print) -> dict[str, bytes]:
-    """The location's secret files; one that is missing is created with a random value, so
-    a fresh clone comes up (said loudly: replace it for anything shared)."""
+    """The location's secret files. One that is missing is created, so a fresh clone comes up:
+    with a random value (said loudly: replace it for anything shared), or empty for an
+    operator secret, which only the operator can fill in."""
     files = {}
     for name in location.secrets:
         path = secrets_dir / location.name / name
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(random_secrets.token_urlsafe(24))
+            if name in location.operator_secrets:
+                path.write_text("")
+                what = "empty: put its value in it and deploy again"
+            else:
+                path.write_text(random_secrets.token_urlsafe(24))
+                what = "with a random value (replace it for production)"
             path.chmod(0o600)
-            log(f"[{location.name}] secret {name} was missing: created {path} with a random value (replace it for production)")
+            log(f"[{location.name}] secret {name} was missing: created {path} {what}")
         files[name] = path.read_bytes()
     return files
 

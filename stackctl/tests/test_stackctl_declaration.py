@@ -196,6 +196,13 @@ def test_secrets_and_run_limits_are_read(tmp_path: Path) -> None:
     assert location.run_limits == {"cpus": "2", "memory": "1g"}
 
 
+def test_operator_secrets_are_secrets_too(tmp_path: Path) -> None:
+    _project(tmp_path, "sales", '[tool.dagster-stack]\nsecrets = ["api_token"]\noperator_secrets = ["hook_url"]\n')
+    location = read_location(tmp_path, "sales", {})
+    assert location.secrets == ("api_token", "hook_url")
+    assert location.operator_secrets == ("hook_url",)
+
+
 @pytest.mark.parametrize("secret", ["../x", "a/b", ".hidden", "..", "/etc/passwd", "with space", ""])
 def test_secret_that_is_not_a_plain_file_name_is_refused(tmp_path: Path, secret: str) -> None:
     _project(tmp_path, "sales", f'[tool.dagster-stack]\nsecrets = ["{secret}"]\n')
@@ -289,6 +296,7 @@ def test_the_repository_declaration() -> None:
     assert sorted(locations) == ["fanout", "warehouse"]
     assert locations["fanout"].module == "fanout.definitions"
     assert locations["fanout"].secrets == ("alert_webhook_url",)
+    assert locations["fanout"].operator_secrets == ("alert_webhook_url",)
     warehouse = locations["warehouse"]
     assert warehouse.module == "warehouse.definitions"
     assert warehouse.secrets == ("api_token",)
