@@ -72,12 +72,12 @@ def seed_runs(now: datetime) -> list[SeedRun]:
     return runs
 
 
-def insert_runs(instance: dg.DagsterInstance, own_postgres_url: str, runs: list[SeedRun]) -> None:
+def insert_runs(instance: dg.DagsterInstance, postgres_url: str, runs: list[SeedRun]) -> None:
     """Bulk rows Dagster's schema accepts: each run's body is a real serialized DagsterRun (a
     template added through the instance, its run id and status replaced), plus its location tag."""
     template_id = str(uuid.uuid4())
     instance.add_run(dg.DagsterRun(job_name="template", run_id=template_id))
-    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
         cursor.execute("select run_body from runs where run_id = %s", (template_id,))
         (body,) = cursor.fetchone()
         cursor.execute("delete from run_tags where run_id = %s", (template_id,))

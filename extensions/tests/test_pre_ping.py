@@ -18,9 +18,9 @@ from dagster_stack_storage.storage import (
 )
 
 
-def _drop_other_connections(own_postgres_url: str) -> int:
+def _drop_other_connections(postgres_url: str) -> int:
     """What a Postgres restart does to every client connection."""
-    with psycopg2.connect(own_postgres_url) as admin, admin.cursor() as cursor:
+    with psycopg2.connect(postgres_url) as admin, admin.cursor() as cursor:
         cursor.execute(
             "select count(pg_terminate_backend(pid)) from pg_stat_activity "
             "where pid <> pg_backend_pid() and datname = current_database()"
@@ -28,8 +28,8 @@ def _drop_other_connections(own_postgres_url: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _webserver_storage(cls: type[PostgresRunStorage], own_postgres_url: str) -> PostgresRunStorage:
-    storage = cls(own_postgres_url)
+def _webserver_storage(cls: type[PostgresRunStorage], postgres_url: str) -> PostgresRunStorage:
+    storage = cls(postgres_url)
     # The webserver's defaults (dagster-webserver --db-pool-* options).
     storage.optimize_for_webserver(statement_timeout=15000, pool_recycle=3600, max_overflow=20)
     storage.get_runs(RunsFilter())  # one connection now sits in the pool

@@ -27,9 +27,9 @@ def _job(name: str) -> dg.JobDefinition:
     return _hello
 
 
-def _age(own_postgres_url: str, run_ids: list[str], days: float) -> None:
+def _age(postgres_url: str, run_ids: list[str], days: float) -> None:
     """Moves runs `days` into the past, each a minute older than the one before."""
-    with psycopg2.connect(own_postgres_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(postgres_url) as connection, connection.cursor() as cursor:
         for i, run_id in enumerate(run_ids):
             finished = time.time() - days * DAY - i * 60
             cursor.execute(

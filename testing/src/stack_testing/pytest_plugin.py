@@ -108,6 +108,10 @@ def stack_instance_overrides(postgres_url: str, compute_logs_dir: str) -> dict[s
 @pytest.fixture
 def pg_instance(tmp_path: Path, postgres_url: str) -> Iterator[dg.DagsterInstance]:
     """A Dagster instance configured as the stack's, on the session's real Postgres."""
+    yield from _stack_instance(tmp_path, postgres_url)
+
+
+def _stack_instance(tmp_path: Path, postgres_url: str) -> Iterator[dg.DagsterInstance]:
     import dagster as dg
 
     overrides = stack_instance_overrides(postgres_url, str(tmp_path / "compute_logs"))
@@ -118,11 +122,7 @@ def pg_instance(tmp_path: Path, postgres_url: str) -> Iterator[dg.DagsterInstanc
 @pytest.fixture
 def own_pg_instance(tmp_path: Path, own_postgres_url: str) -> Iterator[dg.DagsterInstance]:
     """`pg_instance` on the test's own database (`own_postgres_url`)."""
-    import dagster as dg
-
-    overrides = stack_instance_overrides(own_postgres_url, str(tmp_path / "compute_logs"))
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
-        yield instance
+    yield from _stack_instance(tmp_path, own_postgres_url)
 
 
 @pytest.fixture
