@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     user_remove.add_argument("name")
     user_commands.add_parser("list", help="the users and their roles")
     user_commands.add_parser("init", help="with no users file yet: create user admin with a random password")
+    swarm = commands.add_parser("swarm", help="Swarm deployment files (docs/swarm.md)")
+    swarm_commands = swarm.add_subparsers(dest="swarm_command", required=True)
+    render = swarm_commands.add_parser("render", help="write stack.yml, dagster.yaml, workspace.yaml and secrets")
+    render.add_argument("--images", required=True, help='JSON file: {"dagster": "REGISTRY/NAME@sha256:...", ...}')
+    render.add_argument("--out", required=True, help="folder to write; `docker stack deploy -c OUT/stack.yml`")
+    render.add_argument("--port", type=int, default=3000, help="webserver port on its node")
     args = parser.parse_args(argv)
+    if args.command == "swarm":
+        return swarm_command(args)
     if args.command == "user":
         try:
             return user_command(args)
@@ -87,6 +95,22 @@ def main(argv: list[str] | None = None) -> int:
     except EXPECTED_ERRORS as error:
         print(f"stackctl {args.command}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def swarm_command(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from stackctl.swarm import render
+
+    try:
+        images = json.loads(Path(args.images).read_text())
+        stack_file = render(load_settings(), images, Path(args.out), args.port)
+    except (SettingError, ComposeError, DeclarationError, OSError, KeyError, ValueError) as error:
+        print(f"stackctl swarm render: {error}", file=sys.stderr)
+        return 1
+    print(stack_file)
     return 0
 
 

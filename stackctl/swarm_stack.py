@@ -1,0 +1,205 @@
+"""The Swarm stack file (`docker stack deploy`), derived from the one-host compose file as
+`docker compose config` resolves it: the same images, commands, environment, health checks
+and hardening; Swarm's placement, secrets, configs and overlay networks instead of volumes,
+depends_on and restart. Pure: the resolved compose config in, the stack file out."""
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from stackctl.code_server_spec import STACK_UID, container_context
+from stackctl.declaration import GRPC_PORT, Location
+from stackctl.settings import StackSettings
+from stackctl.swarm_instance import PGPASS_SECRET, S3_CREDENTIALS_SECRET
+
+CORE = "node.labels.stack.role==core"
+MANAGER = "node.role==manager"
+OBJECTSTORE_PORT = 9000
+DAGSTER_HOME = "/opt/dagster/dagster_home"
+WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
+# Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
+# volume. Every other variable of the instance environment is kept as compose resolved it.
+_ONE_HOST_ONLY = ("_VOLUME", "DOCKER_NETWORK", "PGPASSFILE")
+
+
+def content_name(stack: str, kind: str, content: bytes) -> str:
+    """Swarm configs and secrets cannot change: each content gets its own name, so a
+    redeploy with a new dagster.yaml or password rolls the services onto the new one."""
+    return f"{stack}-{kind}-{hashlib.sha256(content).hexdigest()[:12]}"
+
+
+def _hardened(service: Mapping[str, Any]) -> dict[str, Any]:
+    """The compose service's hardening, as Swarm takes it. `security_opt` has no Swarm form
+    on Engine API 1.41 (no no-new-privileges): docs/swarm.md says what stands in for it."""
+    out: dict[str, Any] = {}
+    for key in ("user", "cap_drop", "read_only"):
+        if key in service:
+            out[key] = service[key]
+    if service.get("tmpfs"):
+        out["volumes"] = [{"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 256 * 1024**2}}]
+    return out
+
+
+def _instance_env(compose: Mapping[str, Any], swarm_env: Mapping[str, str]) -> dict[str, str]:
+    environment = compose["services"]["migrate"].get("environment") or {}
+    kept = {
+        key: "" if value is None else str(value)
+        for key, value in environment.items()
+        if not any(part in key for part in _ONE_HOST_ONLY)
+    }
+    return {**kept, **swarm_env}
+
+
+def _deploy(constraint: str, condition: str = "any", **extra: Any) -> dict[str, Any]:
+    return {
+        "endpoint_mode": "dnsrr",
+        "placement": {"constraints": [constraint]},
+        "restart_policy": {"condition": condition, "delay": "5s"},
+        **extra,
+    }
+
+
+def _dagster_service(
+    compose: Mapping[str, Any], name: str, image: str, env: Mapping[str, str], configs: Mapping[str, str]
+) -> dict[str, Any]:
+    source = compose["services"][name]
+    service: dict[str, Any] = {"image": image, **_hardened(source)}
+    for key in ("entrypoint", "command", "healthcheck"):
+        if source.get(key) is not None:
+            service[key] = copy.deepcopy(source[key])
+    service["environment"] = dict(env)
+    service["configs"] = [
+        {"source": "dagster_yaml", "target": f"{DAGSTER_HOME}/dagster.yaml", "uid": str(STACK_UID), "mode": 0o444},
+        {"source": "workspace", "target": WORKSPACE_TARGET, "uid": str(STACK_UID), "mode": 0o444},
+    ]
+    service["secrets"] = _dagster_secrets()
+    service["networks"] = ["dagster"]
+    del configs  # the names are the top-level entries'; services refer to their keys
+    return service
+
+
+def _dagster_secrets() -> list[dict[str, Any]]:
+    return [
+        {"source": PGPASS_SECRET, "target": PGPASS_SECRET, "uid": str(STACK_UID), "gid": str(STACK_UID), "mode": 0o400},
+        {"source": S3_CREDENTIALS_SECRET, "target": S3_CREDENTIALS_SECRET, "uid": str(STACK_UID), "gid": str(STACK_UID), "mode": 0o400},
+    ]
+
+
+def workspace_yaml(locations: Sequence[Location]) -> str:
+    lines = ["load_from:"]
+    lines += [
+        f"  - grpc_server: {{host: {location.alias}, port: {GRPC_PORT}, location_name: {location.name}}}"
+        for location in locations
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def swarm_stack(
+    compose: Mapping[str, Any],
+    settings: StackSettings,
+    images: Mapping[str, str],
+    locations: Sequence[Location],
+    swarm_env: Mapping[str, str],
+    names: Mapping[str, str],
+    webserver_port: int,
+) -> dict[str, Any]:
+    """`images`: digest-pinned references for "dagster", "postgres", "docker-proxy",
+    "objectstore" and each location; `names`: the content names of the two configs
+    (dagster_yaml, workspace)."""
+    env = _instance_env(compose, swarm_env)
+    configs = {"dagster_yaml": names["dagster_yaml"], "workspace": names["workspace"]}
+    services: dict[str, Any] = {}
+
+    postgres = compose["services"]["postgres"]
+    services["postgres"] = {
+        "image": images["postgres"],
+        "entrypoint": postgres["entrypoint"],
+        "command": postgres["command"],
+        "environment": postgres["environment"],
+        "healthcheck": postgres["healthcheck"],
+        "secrets": ["postgres_password"],
+        "volumes": ["postgres-data:/var/lib/postgresql/data"],
+        "networks": ["dagster"],
+        "deploy": _deploy(CORE),
+    }
+    services["objectstore"] = {
+        "image": images["objectstore"],
+        "user": f"{STACK_UID}:{STACK_UID}",
+        "cap_drop": ["ALL"],
+        "read_only": True,
+        "secrets": [_dagster_secrets()[1]],
+        "volumes": ["objectstore-data:/data", {"type": "tmpfs", "target": "/tmp"}],
+        "networks": ["dagster"],
+        "deploy": _deploy(CORE),
+    }
+    migrate = _dagster_service(compose, "migrate", images["dagster"], env, configs)
+    # A one-shot: retried until Postgres answers, then done (Swarm has no depends_on).
+    migrate["deploy"] = _deploy(CORE, condition="on-failure")
+    services["migrate"] = migrate
+
+    api_env = {**env, "DOCKER_HOST": "tcp://docker-proxy:2375"}
+    webserver = _dagster_service(compose, "webserver", images["dagster"], api_env, configs)
+    webserver["networks"] = ["dagster", "docker-api"]
+    # No routing mesh without IPVS: published on the node it runs on.
+    webserver["ports"] = [{"target": 3000, "published": webserver_port, "mode": "host"}]
+    webserver["deploy"] = _deploy(CORE)
+    services["webserver"] = webserver
+
+    daemon = _dagster_service(compose, "daemon", images["dagster"], {**api_env, "STACK_STORAGE_POOLED": "1"}, configs)
+    daemon["networks"] = ["dagster", "docker-api"]
+    daemon["deploy"] = _deploy(CORE)
+    services["daemon"] = daemon
+
+    proxy = compose["services"]["docker-proxy"]
+    services["docker-proxy"] = {
+        "image": images["docker-proxy"],
+        "command": ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy-swarm.cfg"],
+        "environment": {"STACK_NAME": settings.name},
+        "volumes": [{"type": "bind", "source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}],
+        "cap_drop": ["ALL"],
+        "read_only": True,
+        "healthcheck": proxy["healthcheck"],
+        "networks": ["docker-api"],
+        # Service calls are answered by a manager only.
+        "deploy": _deploy(MANAGER),
+    }
+
+    for location in locations:
+        image = images[location.name]
+        version = image.partition("@sha256:")[2][:12] or image.rsplit(":", 1)[-1]
+        context = container_context(settings, location, version)
+        services[location.alias] = {
+            "image": image,
+            "user": f"{STACK_UID}:{STACK_UID}",
+            "cap_drop": ["ALL"],
+            "read_only": True,
+            "volumes": [{"type": "tmpfs", "target": "/tmp"}],
+            "environment": {
+                **env,
+                **location.env,
+                "DAGSTER_CURRENT_IMAGE": image,
+                "DAGSTER_CONTAINER_CONTEXT": json.dumps(context, sort_keys=True),
+            },
+            "configs": [{"source": "dagster_yaml", "target": f"{DAGSTER_HOME}/dagster.yaml", "uid": str(STACK_UID), "mode": 0o444}],
+            "secrets": _dagster_secrets(),
+            "networks": ["dagster"],
+            "deploy": _deploy(CORE),
+        }
+
+    return {
+        "version": "3.8",
+        "services": services,
+        "networks": {
+            "dagster": {"driver": "overlay", "attachable": True, "name": swarm_env["STACK_SWARM_NETWORK"]},
+            "docker-api": {"driver": "overlay", "internal": True},
+        },
+        "volumes": {"postgres-data": {}, "objectstore-data": {}},
+        "configs": {key: {"file": f"./{key}", "name": name} for key, name in configs.items()},
+        "secrets": {
+            # Fixed names: the run launcher mounts the last two into every run service.
+            key: {"file": f"./secrets/{key}", "name": f"{settings.name}-{key}"}
+            for key in ("postgres_password", PGPASS_SECRET, S3_CREDENTIALS_SECRET)
+        },
+    }
