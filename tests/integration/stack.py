@@ -2,7 +2,6 @@
 (`python -m stackctl`, what scripts/up.sh and scripts/deploy.sh run) and `docker compose` for
 the services, GraphQL for Dagster, the Docker API for containers."""
 
-import json
 import os
 import socket
 import subprocess
@@ -18,9 +17,9 @@ from docker.models.containers import Container
 from dagster_graphql import DagsterGraphQLClient
 from gql.transport.requests import RequestsHTTPTransport
 from requests.auth import HTTPBasicAuth
+from stack_testing.dagster_api import FINISHED, DagsterApi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 STACK_LABEL = "dagster-fanout/stack"
 LOCATIONS = ("fanout", "warehouse")
 # The test stack's front-door users, created by the fixture before the stack starts.
@@ -50,7 +49,7 @@ def _run(
 
 
 @dataclass
-class Stack:
+class Stack(DagsterApi):
     name: str
     port: int
     secrets_dir: Path
@@ -147,117 +146,6 @@ class Stack:
     @property
     def client(self) -> DagsterGraphQLClient:
         return self.graphql_client(ADMIN_USER)
-
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.session().post(
-            f"{self.base_url}/graphql",
-            json={"query": query, "variables": variables or {}},
-            timeout=60,
-        )
-        response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise AssertionError(f"GraphQL errors: {json.dumps(body['errors'], indent=2)}")
-        return body["data"]
-
-    def launch(
-        self,
-        job_name: str,
-        run_config: dict[str, Any] | None = None,
-        tags: dict[str, str] | None = None,
-        asset_selection: list[str] | None = None,
-    ) -> str:
-        return self.client.submit_job_execution(
-            job_name, run_config=run_config or {}, tags=tags or {}, asset_selection=asset_selection
-        )
-
-    def wait_for_run(self, run_id: str, timeout: float = 300) -> str:
-        deadline = time.monotonic() + timeout
-        status = "UNKNOWN"
-        while time.monotonic() < deadline:
-            status = self.client.get_run_status(run_id).value
-            if status in FINISHED:
-                return status
-            time.sleep(0.25)
-        raise AssertionError(f"run {run_id} still {status} after {timeout:.0f} s")
-
-    def run_events(self, run_id: str) -> list[dict[str, Any]]:
-        data = self.graphql(
-            """
-            query ($runId: ID!) {
-              logsForRun(runId: $runId, limit: 5000) {
-                __typename
-                ... on EventConnection {
-                  events {
-                    __typename
-                    ... on MessageEvent { message stepKey level }
-                    ... on ErrorEvent { error { message } }
-                    ... on LogsCapturedEvent { fileKey stepKeys }
-                  }
-                }
-              }
-            }
-            """,
-            {"runId": run_id},
-        )
-        return data["logsForRun"]["events"]
-
-    def failure_messages(self, run_id: str) -> str:
-        lines = []
-        for event in self.run_events(run_id):
-            error = event.get("error") or {}
-            if event["__typename"] in ("RunFailureEvent", "ExecutionStepFailureEvent", "EngineEvent"):
-                lines.append(f"{event['__typename']}: {event.get('message')} {error.get('message', '')}")
-        return "\n".join(lines)
-
-    def run_tags(self, run_id: str) -> dict[str, str]:
-        (run,) = self.runs({"runIds": [run_id]})
-        return {tag["key"]: tag["value"] for tag in run["tags"]}
-
-    def event_times(self, run_id: str) -> list[tuple[str, float, str]]:
-        """(event type, Unix time in seconds, message) of every event of the run."""
-        data = self.graphql(
-            """
-            query ($runId: ID!) {
-              logsForRun(runId: $runId, limit: 5000) {
-                ... on EventConnection { events { __typename ... on MessageEvent { message timestamp } } }
-              }
-            }
-            """,
-            {"runId": run_id},
-        )
-        return [
-            (event["__typename"], float(event["timestamp"]) / 1000, event.get("message") or "")
-            for event in data["logsForRun"]["events"]
-        ]
-
-    def retries_of(self, run_id: str) -> list[str]:
-        """Runs that Dagster's run retries started for this run."""
-        found = self.runs({"tags": [{"key": "dagster/parent_run_id", "value": run_id}]})
-        return [run["runId"] for run in found]
-
-    def wait_for_tagged_run(self, key: str, value: str, timeout: float) -> str:
-        """The first run carrying tag key=value, once the daemon has created it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.runs({"tags": [{"key": key, "value": value}]}, limit=1)
-            if found:
-                return found[0]["runId"]
-            time.sleep(1)
-        raise AssertionError(f"no run tagged {key}={value} within {timeout:.0f} s")
-
-    def runs(self, filter_: dict[str, Any] | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        data = self.graphql(
-            """
-            query ($filter: RunsFilter, $limit: Int) {
-              runsOrError(filter: $filter, limit: $limit) {
-                ... on Runs { results { runId jobName status tags { key value } } }
-              }
-            }
-            """,
-            {"filter": filter_ or {}, "limit": limit},
-        )
-        return data["runsOrError"]["results"]
 
     # --- Docker -----------------------------------------------------------------------------
 
