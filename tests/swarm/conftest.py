@@ -1,0 +1,48 @@
+"""The Swarm cluster tests' fixture: a 3-node swarm of Docker-in-Docker nodes on this machine
+(stack_testing.swarm_cluster), the stack deployed on it, both torn down at the end. A cluster
+that cannot start fails the tests with its nodes' logs; it never skips them."""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from stack_testing.swarm_cluster import SwarmCluster
+
+from tests.swarm.swarm_deployment import SwarmDeployment
+
+# node1 holds the stack's services (and manages the swarm); runs go to the other two.
+LABELS = {"node1": {"stack.role": "core"}, "node2": {"stack.role": "runs"}, "node3": {"stack.role": "runs"}}
+OVERRIDES = {
+    "FANOUT_SCHEDULE_ENABLED": "false",
+    "FANOUT_SENSOR_INTERVAL_SECONDS": "30",
+    "RUN_DEFAULT_CPUS": "0.5",
+    "RUN_DEFAULT_MEMORY": "768m",
+    # Above any node of the test cluster (each sees this host's cores): a run may ask for
+    # more than a node has, which the launcher must refuse with the reason.
+    "RUN_MAX_CPUS": "16",
+    "RUN_MAX_MEMORY": "4g",
+    "RUN_MIN_MEMORY": "160m",
+    "STACK_MAX_CONCURRENT_RUNS": "4",
+}
+
+
+@pytest.fixture(scope="session")
+def swarm() -> Iterator[SwarmDeployment]:
+    name = f"swarmtest-{uuid.uuid4().hex[:6]}"
+    cluster = SwarmCluster(prefix=name, nodes=3, labels=LABELS)
+    deployment = SwarmDeployment(
+        cluster=cluster, name=name,
+        overrides={**OVERRIDES, "STACK_DAGSTER_IMAGE": f"{name}/dagster:swarm", "DOCKER_PROXY_IMAGE": f"{name}/docker-proxy:swarm"},
+    )  # fmt: skip
+    try:
+        cluster.start()
+        deployment.deploy()
+    except Exception as error:
+        diagnostics = cluster.diagnostics() if hasattr(cluster, "diagnostics") else ""
+        cluster.teardown()
+        pytest.fail(f"the Swarm stack {name} did not come up: {error}\n{diagnostics}")
+    print(f"\n[swarm] {name}: {cluster.timings} {deployment.timings}")
+    try:
+        yield deployment
+    finally:
+        cluster.teardown()

@@ -1,0 +1,173 @@
+"""The stack deployed on a real multi-node Swarm, the documented way (docs/swarm.md): images
+built from this tree, pushed to the swarm's registry and pinned by digest, the stack files
+rendered by `python -m stackctl swarm render`, then `docker stack deploy` on the manager."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from dagster_graphql import DagsterGraphQLClient
+from stack_testing.dagster_api import DagsterApi
+from stack_testing.swarm_cluster import SwarmCluster
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANAGER = "node1"
+WEBSERVER_PORT = 3000
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float = 1200) -> str:
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class SwarmDeployment(DagsterApi):
+    cluster: SwarmCluster
+    name: str
+    overrides: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "STACK_NAME": self.name, **self.overrides, "PYTHONPATH": str(REPO_ROOT)}
+        env["STACK_SECRETS_DIR"] = str(Path(tempfile.gettempdir()) / f"{self.name}-secrets")
+        return env
+
+    # --- deploy -------------------------------------------------------------------------
+
+    def build_images(self) -> dict[str, str]:
+        """The one-host build, unchanged: the Dagster and proxy images from the compose file,
+        the fanout location's image from stackctl; Postgres and the object store as provisioned."""
+        env = self.env
+        _run(["docker", "compose", "--project-name", self.name, "build", "pgpass", "docker-proxy"], env)
+        location_image = _run(
+            [sys.executable, "-c", _BUILD_LOCATION, "fanout"], env
+        ).strip().splitlines()[-1]
+        return {
+            "dagster": env.get("STACK_DAGSTER_IMAGE") or f"{self.name}/dagster:swarm",
+            "docker-proxy": env.get("DOCKER_PROXY_IMAGE") or f"{self.name}/docker-proxy:swarm",
+            "postgres": env["POSTGRES_IMAGE"],
+            "objectstore": _build_objectstore(self.name, env),
+            "fanout": location_image,
+        }
+
+    def deploy(self) -> None:
+        started = time.monotonic()
+        local = self.build_images()
+        self.timings["build_s"] = time.monotonic() - started
+        started = time.monotonic()
+        self.images = {key: self.cluster.distribute(image) for key, image in local.items()}
+        self.timings["distribute_s"] = time.monotonic() - started
+        out = Path(tempfile.mkdtemp(prefix=f"{self.name}-swarm-"))
+        (out / "images.json").write_text(json.dumps(self.images))
+        _run(
+            [sys.executable, "-m", "stackctl", "swarm", "render", "--images", str(out / "images.json"),
+             "--out", str(out / "stack"), "--port", str(WEBSERVER_PORT)],
+            self.env,
+        )  # fmt: skip
+        self.cluster.copy_to(MANAGER, out / "stack", "/stack")
+        started = time.monotonic()
+        self.cluster.exec(MANAGER, "docker", "stack", "deploy", "--compose-file", "/stack/stack.yml", self.name)
+        self.wait_ready()
+        self.timings["deploy_to_ready_s"] = time.monotonic() - started
+
+    def wait_ready(self, timeout: float = 420) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            try:
+                data = self.graphql(
+                    "{ workspaceOrError { ... on Workspace { locationEntries { name "
+                    "locationOrLoadError { __typename } } } } }"
+                )
+                entries = data["workspaceOrError"]["locationEntries"]
+                if entries and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries):
+                    return
+                last = json.dumps(entries)
+            except Exception as error:  # not up yet: connection refused, 502, GraphQL errors
+                last = str(error)
+            time.sleep(2)
+        raise AssertionError(f"the Swarm stack was not ready within {timeout:.0f} s: {last}\n{self.diagnostics()}")
+
+    def diagnostics(self) -> str:
+        return self.cluster.exec(MANAGER, "docker", "stack", "ps", "--no-trunc", self.name, check=False)
+
+    # --- GraphQL, straight to the webserver's host-mode port on the manager --------------
+
+    @property
+    def base_url(self) -> str:  # type: ignore[override]
+        return f"http://{self.cluster.node_ip(MANAGER)}:{WEBSERVER_PORT}"
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False
+        return session
+
+    @property
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient(self.cluster.node_ip(MANAGER), port_number=WEBSERVER_PORT)
+
+    # --- Swarm --------------------------------------------------------------------------
+
+    def run_service(self, run_id: str) -> dict[str, Any] | None:
+        tags = self.run_tags(run_id)
+        name = tags.get("dagster-swarm/service")
+        if not name:
+            return None
+        out = self.cluster.exec(MANAGER, "docker", "service", "inspect", name, check=False)
+        parsed = json.loads(out) if out.strip().startswith("[") else []
+        return parsed[0] if parsed else None
+
+    def run_node(self, run_id: str) -> str | None:
+        """The node the run's task was placed on, as Swarm reports it."""
+        name = self.run_tags(run_id).get("dagster-swarm/service")
+        if not name:
+            return None
+        out = self.cluster.exec(
+            MANAGER, "docker", "service", "ps", "--format", "{{.Node}}", "--no-trunc", name, check=False
+        )
+        nodes = [line for line in out.splitlines() if line.strip()]
+        return nodes[0] if nodes else None
+
+    def kill_run_container(self, node: str, run_id: str) -> None:
+        """SIGKILL the run's container on its node, from outside (as `docker kill` would)."""
+        ids = self.cluster.exec(node, "docker", "ps", "-q", "--filter", f"label=dagster/run_id={run_id}").split()
+        assert ids, f"no container of run {run_id} on {node}"
+        self.cluster.exec(node, "docker", "kill", *ids)
+
+    def remove(self) -> None:
+        self.cluster.exec(MANAGER, "docker", "stack", "rm", self.name, check=False)
+
+
+def _build_objectstore(name: str, env: dict[str, str]) -> str:
+    tag = f"{name}/objectstore:swarm"
+    _run(
+        ["docker", "buildx", "build", "--load", "--file", "objectstore/Dockerfile", "--tag", tag,
+         "--build-arg", f"PYTHON_BASE_IMAGE={env['PYTHON_BASE_IMAGE']}",
+         "--build-arg", f"PIP_INSTALL_ARGS={env.get('PIP_INSTALL_ARGS', '')}", "."],
+        env,
+    )  # fmt: skip
+    return tag
+
+
+# Builds the location's image the way `scripts/deploy.sh` does, and prints its tag.
+_BUILD_LOCATION = """
+import sys, docker
+from stackctl.declaration import declared_locations
+from stackctl.images import build, version_of
+from stackctl.settings import REPO_ROOT, load_settings
+settings = load_settings()
+client = docker.from_env()
+(location,) = [l for l in declared_locations(REPO_ROOT, settings.env) if l.name == sys.argv[1]]
+print(build(client, settings, location, version_of(client, settings, location), log=lambda m: None))
+"""

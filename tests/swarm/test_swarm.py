@@ -1,0 +1,158 @@
+"""The stack on a real 3-node Swarm (node1: the stack's services and the swarm's manager;
+node2 and node3: runs), each run a one-shot service placed by Swarm's scheduler. Every
+figure the tests print is from this run: the node each run landed on, detection times of
+each cluster fault, and launch -> SUCCESS."""
+
+import time
+
+import pytest
+
+from tests.swarm.swarm_deployment import SwarmDeployment
+
+pytestmark = pytest.mark.swarm
+
+WORKERS = {"node2", "node3"}
+# The issue's bound: a cluster fault ends the run in FAILURE within this many seconds.
+DETECTION_LIMIT_S = 15.0
+TRIVIAL = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 2, "chunk_seconds": 0.5}}}}
+LONG = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 40.0}}}}
+
+
+def _launch_and_wait(swarm: SwarmDeployment, job: str, config: dict | None = None, **kwargs) -> tuple[str, float]:
+    started = time.monotonic()
+    run_id = swarm.launch(job, config, **kwargs)
+    status = swarm.wait_for_run(run_id, timeout=300)
+    assert status == "SUCCESS", f"{job}: {status}\n{swarm.failure_messages(run_id)}\n{swarm.diagnostics()}"
+    return run_id, time.monotonic() - started
+
+
+def _wait_for_status(swarm: SwarmDeployment, run_id: str, status: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if swarm.client.get_run_status(run_id).value == status:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} not {status} within {timeout:.0f} s")
+
+
+def _failure_time(swarm: SwarmDeployment, run_id: str) -> tuple[float, str]:
+    (failure,) = [(at, message) for kind, at, message in swarm.event_times(run_id) if kind == "RunFailureEvent"]
+    return failure
+
+
+def test_fanout_job_succeeds_on_a_worker_node(swarm: SwarmDeployment) -> None:
+    run_id, seconds = _launch_and_wait(swarm, "fanout_job")
+    node = swarm.run_node(run_id)
+    print(f"\n[swarm] fanout_job: launch -> SUCCESS {seconds:.1f} s on {node}")
+    assert node in WORKERS
+    assert swarm.run_tags(run_id)["dagster-swarm/node"] == node
+    for _ in range(2):
+        _, seconds = _launch_and_wait(swarm, "chunked_work_job", TRIVIAL)
+        print(f"[swarm] chunked_work_job 2 x 0.5 s: launch -> SUCCESS {seconds:.1f} s")
+
+
+def test_runs_land_on_both_worker_nodes_within_their_reservations(swarm: SwarmDeployment) -> None:
+    run_ids = [swarm.launch("chunked_work_job", TRIVIAL, {"limits/cpus": "1"}) for _ in range(4)]
+    for run_id in run_ids:
+        assert swarm.wait_for_run(run_id, timeout=300) == "SUCCESS", swarm.failure_messages(run_id)
+    nodes = {run_id: swarm.run_node(run_id) for run_id in run_ids}
+    print(f"\n[swarm] 4 runs of 1 CPU each landed on: {sorted(nodes.values())}")
+    assert set(nodes.values()) == WORKERS, nodes
+    service = swarm.run_service(run_ids[0])
+    if service is not None:  # removed by cleanup only beyond the newest 20
+        resources = service["Spec"]["TaskTemplate"]["Resources"]
+        assert resources["Limits"]["NanoCPUs"] == resources["Reservations"]["NanoCPUs"] == 1_000_000_000
+        spec = service["Spec"]["TaskTemplate"]["ContainerSpec"]
+        assert spec["User"] == "10001:10001" and spec["ReadOnly"] and spec["CapabilityDrop"] == ["ALL"]
+
+
+def test_compute_logs_show_in_the_ui_from_the_object_store(swarm: SwarmDeployment) -> None:
+    run_id, _ = _launch_and_wait(swarm, "chunked_work_job", TRIVIAL)
+    captured = [e for e in swarm.run_events(run_id) if e["__typename"] == "LogsCapturedEvent"]
+    assert captured, "no step logs were captured"
+    data = swarm.graphql(
+        "query ($key: [String!]!) { capturedLogs(logKey: $key) { stdout stderr } }",
+        {"key": [run_id, "compute_logs", captured[0]["fileKey"]]},
+    )
+    text = (data["capturedLogs"]["stdout"] or "") + (data["capturedLogs"]["stderr"] or "")
+    assert captured[0]["stepKeys"][0].split("[")[0] in text, text[:2000]
+
+
+def test_an_asset_materialized_on_one_node_loads_on_another_and_drained_nodes_get_no_runs(
+    swarm: SwarmDeployment,
+) -> None:
+    swarm.cluster.drain("node3")
+    try:
+        first, _ = _launch_and_wait(swarm, "fanout_job")
+        assert swarm.run_node(first) == "node2"
+        swarm.cluster.activate("node3")
+        swarm.cluster.drain("node2")
+        second, _ = _launch_and_wait(swarm, "fanout_job", asset_selection=["fanout_report"])
+        assert swarm.run_node(second) == "node3"
+    finally:
+        swarm.cluster.activate("node2")
+        swarm.cluster.activate("node3")
+    messages = [e.get("message") or "" for e in swarm.run_events(second)]
+    assert any('Loaded input "fanout_results"' in m for m in messages), messages
+    print(f"\n[swarm] fanout_results materialized on node2 ({first}), loaded on node3 ({second})")
+
+
+def test_a_run_larger_than_any_node_fails_with_the_reason(swarm: SwarmDeployment) -> None:
+    started = time.monotonic()
+    run_id = swarm.launch("chunked_work_job", TRIVIAL, {"limits/cpus": "12"})
+    assert swarm.wait_for_run(run_id, timeout=60) == "FAILURE"
+    message = swarm.failure_messages(run_id)
+    print(f"\n[swarm] a run reserving 12 CPUs: FAILURE in {time.monotonic() - started:.1f} s")
+    assert "more than any active node" in message, message
+    assert not swarm.retries_of(run_id)
+
+
+def test_oom_kill_at_start_names_the_node_and_the_limit(swarm: SwarmDeployment) -> None:
+    run_id = swarm.launch("chunked_work_job", TRIVIAL, {"limits/memory": "48m"})
+    assert swarm.wait_for_run(run_id, timeout=120) == "FAILURE"
+    failed, message = _failure_time(swarm, run_id)
+    node = swarm.run_node(run_id)
+    print(f"\n[swarm] OOM at start on {node}: {message.splitlines()[0]}")
+    assert node in WORKERS and f"node {node}" in message, message
+    assert "memory limit of 48 MiB" in message and "137" in message, message
+    time.sleep(3)
+    assert not swarm.retries_of(run_id)
+
+
+def test_a_task_killed_on_its_node_fails_fast_naming_the_node(swarm: SwarmDeployment) -> None:
+    run_id = swarm.launch("chunked_work_job", LONG)
+    _wait_for_status(swarm, run_id, "STARTED")
+    node = swarm.run_node(run_id)
+    assert node in WORKERS
+    swarm.kill_run_container(node, run_id)
+    killed = time.time()
+    assert swarm.wait_for_run(run_id, timeout=60) == "FAILURE"
+    failed, message = _failure_time(swarm, run_id)
+    print(f"\n[swarm] task killed on {node}: FAILURE {failed - killed:.1f} s later: {message.splitlines()[0]}")
+    assert failed - killed < DETECTION_LIMIT_S
+    assert f"node {node}" in message and "137" in message, message
+
+
+def test_a_node_that_goes_down_fails_its_run_and_the_retry_succeeds_elsewhere(swarm: SwarmDeployment) -> None:
+    run_id = swarm.launch("chunked_work_job", LONG)
+    _wait_for_status(swarm, run_id, "STARTED")
+    node = swarm.run_node(run_id)
+    assert node in WORKERS
+    swarm.cluster.stop_node(node)
+    stopped = time.time()
+    try:
+        assert swarm.wait_for_run(run_id, timeout=90) == "FAILURE"
+        failed, message = _failure_time(swarm, run_id)
+        print(f"\n[swarm] {node} stopped: run FAILURE {failed - stopped:.1f} s later: {message.splitlines()[0]}")
+        assert failed - stopped < DETECTION_LIMIT_S, message
+        assert node in message and "down" in message, message
+        deadline = time.monotonic() + 60
+        while not (retries := swarm.retries_of(run_id)) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert retries, "the run was not retried"
+        assert swarm.wait_for_run(retries[0], timeout=300) == "SUCCESS", swarm.failure_messages(retries[0])
+        other = swarm.run_node(retries[0])
+        print(f"[swarm] its retry {retries[0]} succeeded on {other}")
+        assert other in WORKERS - {node}
+    finally:
+        swarm.cluster.start_node(node)
