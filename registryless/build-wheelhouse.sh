@@ -16,7 +16,8 @@ python=python3; [ -x .venv/bin/python ] && python=.venv/bin/python
   --only-binary=:all: --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
   --python-version 3.11 --implementation cp --abi cp311 \
   -d "$dest" -c requirements/constraints.txt \
-  -r requirements/dagster.in -r requirements/location.in -r requirements/build.in -r "$locations" \
+  -r requirements/dagster.in -r requirements/location.in -r requirements/build.in \
+  -r requirements/objectstore.in -r "$locations" \
   2> >(grep -v "^WARNING: Location" >&2)
 count=$(find "$dest" -name '*.whl' | wc -l)
 [ "$count" -gt 0 ] || { echo "wheelhouse is empty" >&2; exit 1; }
