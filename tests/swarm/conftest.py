@@ -29,7 +29,9 @@ OVERRIDES = {
 @pytest.fixture(scope="session")
 def swarm() -> Iterator[SwarmDeployment]:
     name = f"swarmtest-{uuid.uuid4().hex[:6]}"
-    cluster = SwarmCluster(prefix=name, nodes=3, labels=LABELS)
+    # A 2 s heartbeat (Swarm's default is 5 s): the manager sees a node go down in seconds,
+    # as docs/swarm.md advises for production.
+    cluster = SwarmCluster(prefix=name, nodes=3, labels=LABELS, dispatcher_heartbeat="2s")
     deployment = SwarmDeployment(
         cluster=cluster, name=name,
         overrides={**OVERRIDES, "STACK_DAGSTER_IMAGE": f"{name}/dagster:swarm", "DOCKER_PROXY_IMAGE": f"{name}/docker-proxy:swarm"},

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from dagster_graphql import DagsterGraphQLClient
 from stack_testing.dagster_api import DagsterApi
+from stack_testing.objectstore import build_objectstore_image
 from stack_testing.swarm_cluster import SwarmCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ class SwarmDeployment(DagsterApi):
             "dagster": env.get("STACK_DAGSTER_IMAGE") or f"{self.name}/dagster:swarm",
             "docker-proxy": env.get("DOCKER_PROXY_IMAGE") or f"{self.name}/docker-proxy:swarm",
             "postgres": env["POSTGRES_IMAGE"],
-            "objectstore": _build_objectstore(self.name, env),
+            "objectstore": build_objectstore_image(f"{self.name}/objectstore:swarm"),
             "fanout": location_image,
         }
 
@@ -147,17 +148,6 @@ class SwarmDeployment(DagsterApi):
 
     def remove(self) -> None:
         self.cluster.exec(MANAGER, "docker", "stack", "rm", self.name, check=False)
-
-
-def _build_objectstore(name: str, env: dict[str, str]) -> str:
-    tag = f"{name}/objectstore:swarm"
-    _run(
-        ["docker", "buildx", "build", "--load", "--file", "objectstore/Dockerfile", "--tag", tag,
-         "--build-arg", f"PYTHON_BASE_IMAGE={env['PYTHON_BASE_IMAGE']}",
-         "--build-arg", f"PIP_INSTALL_ARGS={env.get('PIP_INSTALL_ARGS', '')}", "."],
-        env,
-    )  # fmt: skip
-    return tag
 
 
 # Builds the location's image the way `scripts/deploy.sh` does, and prints its tag.
