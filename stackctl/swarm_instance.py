@@ -53,6 +53,8 @@ def swarm_instance(base: dict[str, Any], stack_name: str) -> dict[str, Any]:
         var
         for var in docker.get("env_vars", [])
         if not any(part in _env_name(var) for part in _VOLUME_VARIABLES)
+        # The names before the rename serve images built before it; a Swarm has none.
+        and not _env_name(var).startswith("DAGSTER_")
     ]
     instance["run_launcher"] = {
         "module": "dagster_run_limits",

@@ -20,7 +20,8 @@ OBJECTSTORE_PORT = 9000
 DAGSTER_HOME = "/opt/dagster/dagster_home"
 WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 # Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
-# volume. Every other variable of the instance environment is kept as compose resolved it.
+# volume, and the names from before the rename (DAGSTER_*, for images built before it). Every
+# other variable of the instance environment is kept as compose resolved it.
 _ONE_HOST_ONLY = ("_VOLUME", "DOCKER_NETWORK", "PGPASSFILE")
 
 
@@ -47,7 +48,7 @@ def _instance_env(compose: Mapping[str, Any], swarm_env: Mapping[str, str]) -> d
     kept = {
         key: "" if value is None else str(value)
         for key, value in environment.items()
-        if not any(part in key for part in _ONE_HOST_ONLY)
+        if not any(part in key for part in _ONE_HOST_ONLY) and not key.startswith("DAGSTER_")
     }
     return {**kept, **swarm_env}
 

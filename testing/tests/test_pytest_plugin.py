@@ -29,6 +29,10 @@ def test_own_pg_instance(own_pg_instance):
 @pytest.mark.docker
 def test_docker_engine():
     pass
+
+@pytest.mark.swarm
+def test_swarm_cluster():
+    pass
 '''
 
 
@@ -70,7 +74,13 @@ def test_postgres_and_docker_tests_are_integration(tmp_path: Path) -> None:
         "test_pg_instance",
         "test_postgres_url",
         "test_stock_pg_instance",
+        "test_swarm_cluster",
     ]
+
+
+def test_swarm_tests_are_docker_and_integration(tmp_path: Path) -> None:
+    assert _selected(tmp_path, "docker") == ["test_docker_engine", "test_swarm_cluster"]
+    assert _selected(tmp_path, "swarm and integration") == ["test_swarm_cluster"]
 
 
 def test_without_postgres_or_docker_a_postgres_test_fails_not_skips(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ OVERRIDES = {
 }
 
 
-@pytest.fixture(scope="session")
+# Module scope: the cluster is gone before the one-host integration tests start their stack.
+@pytest.fixture(scope="module")
 def swarm() -> Iterator[SwarmDeployment]:
     name = f"swarmtest-{uuid.uuid4().hex[:6]}"
     # A 2 s heartbeat (Swarm's default is 5 s): the manager sees a node go down in seconds,

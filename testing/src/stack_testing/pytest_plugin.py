@@ -3,7 +3,8 @@ loads from whichever folder pytest starts): the real-Postgres fixtures, the mark
 that need a service, and the child subreaper the warm pool's leftover checks rely on.
 
 A test that uses `postgres_url` (directly or through `pg_instance` / `stock_pg_instance`) is
-marked `postgres`; a test module that talks to the Docker engine marks itself `docker`. Both
+marked `postgres`; a test module that talks to the Docker engine marks itself `docker`, one
+that runs a multi-node Swarm (stack_testing.swarm_cluster) `swarm`, which implies `docker`. All
 are also `integration`, so `-m "not integration"` selects exactly the tests that need neither
 Postgres nor Docker.
 """
@@ -30,9 +31,14 @@ MARKERS = {
         "needs a real Postgres (TEST_POSTGRES_URL, or Docker to start one); also integration"
     ),
     "docker": "talks to the Docker engine itself; also integration",
+    "swarm": (
+        "runs a multi-node Docker Swarm of Docker-in-Docker nodes; also docker and integration"
+    ),
 }
 # The markers that mean a test needs a service, so `-m "not integration"` leaves it out.
-_SERVICE_MARKERS = ("postgres", "docker")
+_SERVICE_MARKERS = ("postgres", "docker", "swarm")
+# A marker that implies others: a Swarm test talks to the Docker engine too.
+_IMPLIED_MARKERS = {"swarm": ("docker",)}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,6 +68,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"postgres_url", "own_postgres_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+        for name, implied in _IMPLIED_MARKERS.items():
+            if item.get_closest_marker(name):
+                for other in implied:
+                    item.add_marker(getattr(pytest.mark, other))
         if any(item.get_closest_marker(name) for name in _SERVICE_MARKERS):
             item.add_marker(pytest.mark.integration)
 
