@@ -92,13 +92,24 @@ class SwarmDeployment(DagsterApi):
                     "locationOrLoadError { __typename } } } } }"
                 )
                 entries = data["workspaceOrError"]["locationEntries"]
-                if entries and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries):
+                loaded = entries and all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
+                waiting = self.services_not_running()
+                if loaded and not waiting:
                     return
-                last = json.dumps(entries)
+                last = f"locations {json.dumps(entries)}; services not running: {waiting}"
             except Exception as error:  # not up yet: connection refused, 502, GraphQL errors
                 last = str(error)
             time.sleep(2)
         raise AssertionError(f"the Swarm stack was not ready within {timeout:.0f} s: {last}\n{self.diagnostics()}")
+
+    def services_not_running(self) -> list[str]:
+        """The stack's long-running services without their one task running (migrate, a
+        one-shot, excepted)."""
+        out = self.cluster.exec(MANAGER, "docker", "stack", "services", "--format", "{{.Name}} {{.Replicas}}", self.name)
+        return [
+            line for line in out.splitlines()
+            if line.strip() and not line.split()[0].endswith("_migrate") and not line.split()[1].startswith("1/")
+        ]  # fmt: skip
 
     def diagnostics(self) -> str:
         return self.cluster.exec(MANAGER, "docker", "stack", "ps", "--no-trunc", self.name, check=False)

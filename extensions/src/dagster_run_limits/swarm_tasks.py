@@ -109,12 +109,15 @@ def _death_of_task(
         )
     if code == OOM_EXIT_CODE and memory_limit:
         limit = format_memory(memory_limit)
+        # Swarm's task status has the exit code but not Docker's OOMKilled flag.
         return ContainerDeath(
             cause="oom",
             message=(
-                f"Run task on node {where} was OOM-killed: exit code {code} (SIGKILL) under its "
-                f"memory limit of {limit}. Raise the run's `{MEMORY_TAG}` tag and launch it "
-                "again. Not retried: with the same limit it would be killed again."
+                f"Run task on node {where} was killed by SIGKILL (exit code {code}) under its "
+                f"memory limit of {limit}: the kernel's OOM killer ends a run that needs more "
+                "(Swarm reports the code only, and a `docker kill` on the node gives the same). "
+                f"Raise the run's `{MEMORY_TAG}` tag and launch it again. Not retried: with the "
+                "same limit it would be killed again."
             ),
             retryable=False,
         )
