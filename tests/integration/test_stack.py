@@ -94,6 +94,13 @@ def finished_runs(stack: Stack) -> dict[str, str]:
     return launched
 
 
+def test_launch_to_success_of_fanout_job_one_at_a_time(stack: Stack, finished_runs: dict[str, str]) -> None:
+    """The figure compared with the Swarm deployment's (tests/swarm): launch -> SUCCESS of the
+    same job, one run at a time, images already on the host."""
+    times = [stack.launch_to_success("fanout_job")[1] for _ in range(2)]
+    print(f"\n[stack] fanout_job one at a time: launch -> SUCCESS {', '.join(f'{t:.1f}' for t in times)} s")
+
+
 def test_each_run_succeeds_in_its_own_limited_container(
     stack: Stack, finished_runs: dict[str, str]
 ) -> None:

@@ -133,3 +133,14 @@ class DagsterApi:
             {"filter": filter_ or {}, "limit": limit},
         )
         return data["runsOrError"]["results"]
+
+    def launch_to_success(
+        self, job_name: str, run_config: dict[str, Any] | None = None, timeout: float = 300, **kwargs: Any
+    ) -> tuple[str, float]:
+        """Launches a run and waits for SUCCESS: its id and the seconds from the launch call to
+        SUCCESS as the client sees it, the figure compared between deployments."""
+        started = time.monotonic()
+        run_id = self.launch(job_name, run_config, **kwargs)
+        status = self.wait_for_run(run_id, timeout=timeout)
+        assert status == "SUCCESS", f"{job_name}: {status}\n{self.failure_messages(run_id)}"
+        return run_id, time.monotonic() - started
