@@ -99,3 +99,13 @@ def test_workspace_and_content_names() -> None:
     assert "host: code-fanout, port: 4000, location_name: fanout" in workspace_yaml([location])
     assert content_name("st", "workspace", b"a") != content_name("st", "workspace", b"b")
     assert content_name("st", "workspace", b"a").startswith("st-workspace-")
+
+
+def test_run_services_get_no_names_from_before_the_rename(base_instance: dict[str, Any]) -> None:
+    """The DAGSTER_* copies serve images built before the rename; a Swarm has none, and a
+    run launcher that passes a variable the daemon lacks fails every launch."""
+    env_vars = swarm_instance(base_instance, "st")["run_launcher"]["config"]["env_vars"]
+    assert [v for v in env_vars if v.startswith("DAGSTER_")] == [
+        "DAGSTER_DEFAULT_IO_MANAGER_MODULE",
+        "DAGSTER_DEFAULT_IO_MANAGER_ATTRIBUTE",
+    ]

@@ -47,6 +47,8 @@ def swarm() -> Iterator[SwarmDeployment]:
         cluster.teardown()
         pytest.fail(f"the Swarm stack {name} did not come up: {error}\n{diagnostics}")
     print(f"\n[swarm] {name}: {cluster.timings} {deployment.timings}")
+    for image in cluster.distributions:
+        print(f"[swarm] image {image.report()}")
     try:
         yield deployment
     finally:
