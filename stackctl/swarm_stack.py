@@ -26,8 +26,8 @@ _ONE_HOST_ONLY = ("_VOLUME", "DOCKER_NETWORK", "PGPASSFILE")
 
 
 def content_name(stack: str, kind: str, content: bytes) -> str:
-    """Swarm configs and secrets cannot change: each content gets its own name, so a
-    redeploy with a new dagster.yaml or password rolls the services onto the new one."""
+    """Swarm configs cannot change: each content gets its own name, so a redeploy with a new
+    dagster.yaml or workspace rolls the services onto the new one."""
     return f"{stack}-{kind}-{hashlib.sha256(content).hexdigest()[:12]}"
 
 

@@ -79,3 +79,8 @@ def test_rejected_for_a_missing_image_is_not_retried() -> None:
 def test_the_newest_task_counts() -> None:
     tasks = [_task("failed", exit_code=1, created="1"), _task("running", created="2")]
     assert task_health(tasks, _nodes(n2="ready"), MIB).phase is TaskPhase.RUNNING
+
+
+def test_a_node_briefly_unknown_after_a_manager_restart_keeps_its_runs() -> None:
+    for state in ("unknown", "disconnected"):
+        assert task_health([_task("running", node="n3")], _nodes(n3=state), MIB).phase is TaskPhase.RUNNING

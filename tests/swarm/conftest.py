@@ -20,7 +20,7 @@ OVERRIDES = {
     "RUN_DEFAULT_MEMORY": "768m",
     # Above any node of the test cluster (each sees this host's cores): a run may ask for
     # more than a node has, which the launcher must refuse with the reason.
-    "RUN_MAX_CPUS": "16",
+    "RUN_MAX_CPUS": "256",
     "RUN_MAX_MEMORY": "4g",
     # Below the product's floor, as on one host: the OOM test provokes a kill at start.
     "RUN_MIN_MEMORY": "32m",

@@ -3,6 +3,8 @@ with room for the run's `limits/*` (the same policy as the Docker launcher, as l
 reservations). Run monitoring reads the service's task and the node it is on, so a failed
 task, an OOM kill and a node that went down each end the run with the node and the cause."""
 
+import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,8 +44,11 @@ from dagster_run_limits.swarm_spec import (
     RunServiceSettings,
     build_run_service,
     placement_problem,
+    service_name,
 )
 from dagster_run_limits.swarm_tasks import TaskHealth, TaskPhase, task_health
+
+logger = logging.getLogger("dagster_run_limits.swarm_launcher")
 
 SERVICE_TAG = "dagster-swarm/service"
 NODE_TAG = "dagster-swarm/node"
@@ -86,6 +91,8 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
             secrets=tuple(secrets or ()),
         )
         self.keep_finished_services = keep_finished_services
+        # The task watch and run monitoring (two threads of the daemon) both fail runs.
+        self._report_lock = threading.Lock()
         self._start_watch = PeriodicCheck(
             self.fail_runs_whose_task_died,
             interval_seconds=start_watch_interval_seconds,
@@ -196,13 +203,14 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
                 for path, size in self.settings.tmpfs.items()
             ],
             secrets=[_secret_reference(client, entry, self.settings.user) for entry in self.settings.secrets],
-            resources=docker.types.Resources(**service.resources()),
+            resources=_resources(service),
             restart_policy=docker.types.RestartPolicy(condition="none"),
             constraints=list(self.settings.constraints),
             networks=list(self.settings.networks),
             stop_grace_period=self.settings.stop_grace_seconds * 1_000_000_000,
         )
-        self._instance.add_run_tags(run.run_id, {SERVICE_TAG: service.name})
+        # A retry inherits its parent's node tag: cleared until the watch sees this run's task.
+        self._instance.add_run_tags(run.run_id, {SERVICE_TAG: service.name, NODE_TAG: ""})
         self._instance.report_engine_event(
             message=f"{service.describe()}; service id {created.id[:12]}",
             dagster_run=run,
@@ -235,21 +243,27 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
 
     # --- Health -------------------------------------------------------------------------
 
-    def _health(self, client: docker.DockerClient, run: DagsterRun) -> TaskHealth | None:
-        name = run.tags.get(SERVICE_TAG)
-        if not name:
-            return None
+    def _service_name(self, run: DagsterRun) -> str:
+        """Derived from the run id, never read from the run's tags: a retry inherits its
+        parent's tags, and with them the parent's service name."""
+        return service_name(self.settings.stack_name, run.run_id)
+
+    def _own_tasks(self, client: docker.DockerClient, run: DagsterRun) -> list[Mapping[str, Any]] | None:
         try:
-            tasks = client.api.tasks(filters={"service": name})
+            tasks = client.api.tasks(filters={"service": self._service_name(run)})
         except docker.errors.NotFound:
             return None
-        # A retry inherits its parent's tags until its own service exists: that service's
-        # tasks are the parent's, not this run's.
-        tasks = [t for t in tasks if _task_run_id(t) in (run.run_id, None)]
-        if not tasks and not _service_exists(client, name):
+        return [t for t in tasks if _task_run_id(t) == run.run_id]
+
+    def _health_of(self, run: DagsterRun, tasks: list[Mapping[str, Any]], nodes: Mapping[str, Any]) -> TaskHealth:
+        return task_health(tasks, nodes, _task_memory_limit(tasks) or self._memory_of(run))
+
+    def _memory_of(self, run: DagsterRun) -> int | None:
+        try:
+            return self.resolve_limits(run).memory
+        except RunLimitsError:
+            # The operator's policy changed since the launch; the message then omits the limit.
             return None
-        nodes = {node["ID"]: node for node in client.api.nodes()}
-        return task_health(tasks, nodes, self.resolve_limits(run).memory)
 
     @property
     def supports_check_run_worker_health(self) -> bool:
@@ -258,32 +272,48 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         self._start_watch.ensure_started()
         client = self._client()
-        health = self._health(client, run)
-        if health is None:
+        tasks = self._own_tasks(client, run)
+        if tasks is None:
             return CheckRunHealthResult(WorkerStatus.NOT_FOUND, msg="The run's service is gone.")
+        health = self._health_of(run, tasks, {node["ID"]: node for node in client.api.nodes()})
         if health.node:
             self._note_node(run, health.node)
         if health.phase is TaskPhase.SUCCEEDED:
             return CheckRunHealthResult(WorkerStatus.SUCCESS)
         if health.phase is not TaskPhase.FAILED or health.death is None:
             return CheckRunHealthResult(WorkerStatus.RUNNING, msg=health.detail)
-        self._mark_death(run, health.death)
-        if health.death.cause == "node_down":
-            # Should the node come back, Swarm then stops the lost task instead of letting
-            # a second worker write to a run that has already failed.
-            self._remove_service(run, client)
+        # Reported here, under the lock the task watch takes too: run monitoring re-reads the
+        # run before reporting, sees it FAILURE, and does not report it a second time.
+        self._fail(client, run, health)
         return CheckRunHealthResult(WorkerStatus.FAILED, msg=health.death.message)
 
     def _note_node(self, run: DagsterRun, node: str) -> None:
         if run.tags.get(NODE_TAG) != node:
             self._instance.add_run_tags(run.run_id, {NODE_TAG: node})
 
-    def _mark_death(self, run: DagsterRun, death: ContainerDeath) -> None:
-        # Before the failure is stored, where Dagster decides on a retry.
-        tags = {FAILURE_CAUSE_TAG: death.cause}
-        if not death.retryable:
-            tags[MAX_RETRIES_TAG] = "0"
-        self._instance.add_run_tags(run.run_id, tags)
+    def _fail(self, client: docker.DockerClient, run: DagsterRun, health: TaskHealth) -> None:
+        death = health.death
+        assert death is not None
+        with self._report_lock:
+            current = self._instance.get_run_by_id(run.run_id)
+            if current is None or current.status not in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
+                return
+            # Before the failure is stored, where Dagster decides on a retry.
+            tags = {FAILURE_CAUSE_TAG: death.cause}
+            if health.node:
+                tags[NODE_TAG] = health.node
+            if not death.retryable:
+                tags[MAX_RETRIES_TAG] = "0"
+            self._instance.add_run_tags(run.run_id, tags)
+            self._instance.report_run_failed(
+                current,
+                death.message,
+                JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION),
+            )
+        if death.cause == "node_down":
+            # Should the node come back, Swarm then stops the lost task instead of letting a
+            # second worker write to a run that has already failed.
+            self._remove_service(run, client)
 
     def fail_runs_whose_task_died(self) -> None:
         """Every second, with one task and one node query for all of them: runs STARTING or
@@ -293,39 +323,32 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
         records = self._instance.get_run_records(
             RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
         )
-        runs = [r.dagster_run for r in records if r.dagster_run.tags.get(SERVICE_TAG)]
-        if not runs:
+        if not records:
             return
         client = self._client()
-        tasks = client.api.tasks(filters={"service": sorted({run.tags[SERVICE_TAG] for run in runs})})
+        # Every task of the swarm, filtered here by the run id label: a filter by service
+        # name fails as a whole when one of the services is gone.
+        tasks = client.api.tasks()
         nodes = {node["ID"]: node for node in client.api.nodes()}
-        for run in runs:
-            # Grouped by the run id label: a retry carries its parent's service tag until its
-            # own service exists, and the parent's tasks are not the retry's.
+        for record in records:
+            run = record.dagster_run
             own = [task for task in tasks if _task_run_id(task) == run.run_id]
             if not own:
                 continue
-            health = task_health(own, nodes, self.resolve_limits(run).memory)
-            if health.phase is not TaskPhase.FAILED or health.death is None:
-                continue
-            current = self._instance.get_run_by_id(run.run_id)
-            if current is None or current.status not in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
-                continue
-            if health.node:
-                self._note_node(current, health.node)
-            self._mark_death(current, health.death)
-            if health.death.cause == "node_down":
-                self._remove_service(current, client)
-            self._instance.report_run_failed(
-                current,
-                health.death.message,
-                JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION),
-            )
+            try:
+                health = self._health_of(run, own, nodes)
+                if health.node and health.phase is TaskPhase.RUNNING:
+                    self._note_node(run, health.node)
+                if health.phase is TaskPhase.FAILED and health.death is not None:
+                    self._fail(client, run, health)
+            except Exception:
+                # One run's trouble (its storage row, the proxy) must not blind the watch
+                # to the others.
+                logger.exception("Swarm task watch: checking run %s failed", run.run_id)
 
     def get_run_worker_debug_info(self, run: DagsterRun, include_container_logs: bool | None = True) -> str | None:
-        name = run.tags.get(SERVICE_TAG)
-        node = run.tags.get(NODE_TAG)
-        return f"Swarm service {name} on node {node}" if name else None
+        node = run.tags.get(NODE_TAG) or "(not placed)"
+        return f"Swarm service {self._service_name(run)} on node {node}"
 
     # --- Termination and cleanup --------------------------------------------------------
 
@@ -351,11 +374,8 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def _remove_service(self, run: DagsterRun, client: docker.DockerClient | None = None) -> bool:
-        name = run.tags.get(SERVICE_TAG)
-        if not name:
-            return False
         try:
-            (client or self._client()).api.remove_service(name)
+            (client or self._client()).api.remove_service(self._service_name(run))
         except docker.errors.NotFound:
             return False
         return True
@@ -372,8 +392,9 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
                 run_id = ((service.get("Spec") or {}).get("Labels") or {}).get("dagster/run_id")
                 run = self._instance.get_run_by_id(run_id) if run_id else None
                 if run is None or run.is_finished:
-                    client.api.remove_service(service["ID"])
-        except docker.errors.DockerException:
+                    # By name: the proxy lets the launcher remove this stack's run services only.
+                    client.api.remove_service(service["Spec"]["Name"])
+        except Exception:
             # Housekeeping: a failure here must never fail the launched run.
             pass
 
@@ -383,12 +404,21 @@ def _task_run_id(task: Mapping[str, Any]) -> str | None:
     return labels.get("dagster/run_id")
 
 
-def _service_exists(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.api.inspect_service(name)
-    except docker.errors.NotFound:
-        return False
-    return True
+def _resources(service: RunService) -> docker.types.Resources:
+    resources = docker.types.Resources(**service.resources())
+    if service.limits.pids_limit:
+        # Engine API 1.41's service process limit, which docker-py does not name.
+        resources["Limits"]["Pids"] = service.limits.pids_limit
+    return resources
+
+
+def _task_memory_limit(tasks: list[Mapping[str, Any]]) -> int | None:
+    """The memory limit the task was given, as Swarm recorded it."""
+    for task in tasks:
+        limit = (((task.get("Spec") or {}).get("Resources") or {}).get("Limits") or {}).get("MemoryBytes")
+        if limit:
+            return int(limit)
+    return None
 
 
 def _secret_reference(client: docker.DockerClient, entry: str, user: str) -> docker.types.SecretReference:

@@ -17,7 +17,9 @@ from dagster_run_limits.limits import MEMORY_TAG, format_memory
 # is what sends it to a run held to a memory limit.
 OOM_EXIT_CODE = 137
 _WAITING = {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
-_NODE_GONE = {"down", "unknown", "disconnected"}
+# Only "down": "unknown" and "disconnected" are what every node is for a moment after a
+# manager restart or a brief network drop, and its tasks are fine.
+_NODE_GONE = {"down"}
 
 
 class TaskPhase(Enum):
