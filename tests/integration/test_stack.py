@@ -6,6 +6,8 @@ import time
 import pytest
 
 from dagster_run_limits import LimitPolicy, resolve_run_limits
+from stack_testing.figures import record
+
 from tests.integration.stack import Stack
 
 EXPECTED_ASSETS = {"input_records", "fanout_results", "fanout_report"}
@@ -98,7 +100,7 @@ def test_launch_to_success_of_fanout_job_one_at_a_time(stack: Stack, finished_ru
     """The figure compared with the Swarm deployment's (tests/swarm): launch -> SUCCESS of the
     same job, one run at a time, images already on the host."""
     times = [stack.launch_to_success("fanout_job")[1] for _ in range(2)]
-    print(f"\n[stack] fanout_job one at a time: launch -> SUCCESS {', '.join(f'{t:.1f}' for t in times)} s")
+    record(f"[stack] fanout_job one at a time: launch -> SUCCESS {', '.join(f'{t:.1f}' for t in times)} s")
 
 
 def test_each_run_succeeds_in_its_own_limited_container(

@@ -3,10 +3,12 @@
 that cannot start fails the tests with its nodes' logs; it never skips them."""
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from stack_testing.figures import record
 from stack_testing.swarm_cluster import SwarmCluster
 
 from tests.swarm.swarm_deployment import SwarmDeployment
@@ -39,6 +41,7 @@ def swarm() -> Iterator[SwarmDeployment]:
         cluster=cluster, name=name,
         overrides={**OVERRIDES, "STACK_DAGSTER_IMAGE": f"{name}/dagster:swarm", "DOCKER_PROXY_IMAGE": f"{name}/docker-proxy:swarm"},
     )  # fmt: skip
+    started = time.monotonic()
     try:
         cluster.start()
         deployment.deploy()
@@ -46,12 +49,13 @@ def swarm() -> Iterator[SwarmDeployment]:
         diagnostics = cluster.diagnostics() if hasattr(cluster, "diagnostics") else ""
         cluster.teardown()
         pytest.fail(f"the Swarm stack {name} did not come up: {error}\n{diagnostics}")
-    print(f"\n[swarm] {name}: {cluster.timings} {deployment.timings}")
+    record(f"[swarm] {name}: {cluster.timings} {deployment.timings}")
     for image in cluster.distributions:
-        print(f"[swarm] image {image.report()}")
+        record(f"[swarm] image {image.report()}")
     try:
         yield deployment
     finally:
         # SWARM_TEST_KEEP=1 leaves the cluster up to look at after a failure.
         if not os.environ.get("SWARM_TEST_KEEP"):
             cluster.teardown()
+        record(f"[swarm] the cluster tests, from the first node's start to teardown: {time.monotonic() - started:.0f} s")

@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from stack_testing.figures import record
 
 from tests.swarm.swarm_deployment import MANAGER as MANAGER_NODE
 from tests.swarm.swarm_deployment import SwarmDeployment
@@ -44,7 +45,7 @@ def _failure_time(swarm: SwarmDeployment, run_id: str) -> tuple[float, str]:
 def test_fanout_job_succeeds_on_a_worker_node(swarm: SwarmDeployment) -> None:
     run_id, seconds = _launch_and_wait(swarm, "fanout_job")
     node = swarm.run_node(run_id)
-    print(f"\n[swarm] fanout_job, first run (its node pulls the image): launch -> SUCCESS {seconds:.1f} s on {node}")
+    record(f"[swarm] fanout_job, first run (its node pulls the image): launch -> SUCCESS {seconds:.1f} s on {node}")
     assert node in WORKERS
     assert swarm.run_tags(run_id)["dagster-swarm/node"] == node
     # Both workers hold the image (the other one pulls it here); then the figure compared
@@ -52,10 +53,10 @@ def test_fanout_job_succeeds_on_a_worker_node(swarm: SwarmDeployment) -> None:
     for worker in sorted(WORKERS):
         started = time.monotonic()
         swarm.cluster.docker(worker, "pull", swarm.images["fanout"])
-        print(f"[swarm] {worker}: docker pull of the fanout image by digest {time.monotonic() - started:.1f} s")
+        record(f"[swarm] {worker}: docker pull of the fanout image by digest {time.monotonic() - started:.1f} s")
     timed = [_launch_and_wait(swarm, "fanout_job") for _ in range(2)]
     where = ", ".join(f"{seconds:.1f} s on {swarm.run_node(run_id)}" for run_id, seconds in timed)
-    print(f"[swarm] fanout_job one at a time: launch -> SUCCESS {where}")
+    record(f"[swarm] fanout_job one at a time: launch -> SUCCESS {where}")
 
 
 def test_runs_land_on_both_worker_nodes_within_their_reservations(swarm: SwarmDeployment) -> None:
@@ -63,7 +64,7 @@ def test_runs_land_on_both_worker_nodes_within_their_reservations(swarm: SwarmDe
     for run_id in run_ids:
         assert swarm.wait_for_run(run_id, timeout=300) == "SUCCESS", swarm.failure_messages(run_id)
     nodes = {run_id: swarm.run_node(run_id) for run_id in run_ids}
-    print(f"\n[swarm] 4 runs of 1 CPU each landed on: {sorted(nodes.values())}")
+    record(f"[swarm] 4 runs of 1 CPU each landed on: {sorted(nodes.values())}")
     assert set(nodes.values()) == WORKERS, nodes
     service = swarm.run_service(run_ids[0])
     if service is not None:  # removed by cleanup only beyond the newest 20
@@ -101,7 +102,7 @@ def test_an_asset_materialized_on_one_node_loads_on_another_and_drained_nodes_ge
         swarm.cluster.activate("node3")
     messages = [e.get("message") or "" for e in swarm.run_events(second)]
     assert any('Loaded input "fanout_results"' in m for m in messages), messages
-    print(f"\n[swarm] fanout_results materialized on node2 ({first}), loaded on node3 ({second})")
+    record(f"[swarm] fanout_results materialized on node2 ({first}), loaded on node3 ({second})")
 
 
 def test_a_run_larger_than_any_node_fails_with_the_reason(swarm: SwarmDeployment) -> None:
@@ -111,7 +112,7 @@ def test_a_run_larger_than_any_node_fails_with_the_reason(swarm: SwarmDeployment
     run_id = swarm.launch("chunked_work_job", TRIVIAL, {"limits/cpus": str(cpus)})
     assert swarm.wait_for_run(run_id, timeout=60) == "FAILURE"
     message = swarm.failure_messages(run_id)
-    print(f"\n[swarm] a run reserving {cpus} CPUs: FAILURE in {time.monotonic() - started:.1f} s")
+    record(f"[swarm] a run reserving {cpus} CPUs: FAILURE in {time.monotonic() - started:.1f} s")
     assert "more than any active node" in message, message
     assert not swarm.retries_of(run_id)
 
@@ -121,7 +122,7 @@ def test_oom_kill_at_start_names_the_node_and_the_limit(swarm: SwarmDeployment) 
     assert swarm.wait_for_run(run_id, timeout=120) == "FAILURE"
     failed, message = _failure_time(swarm, run_id)
     node = swarm.run_node(run_id)
-    print(f"\n[swarm] OOM at start on {node}: {message.splitlines()[0]}")
+    record(f"[swarm] OOM at start on {node}: {message.splitlines()[0]}")
     assert node in WORKERS and f"node {node}" in message, message
     assert "memory limit of 48 MiB" in message and "137" in message, message
     time.sleep(3)
@@ -137,7 +138,7 @@ def test_a_task_killed_on_its_node_fails_fast_naming_the_node(swarm: SwarmDeploy
     killed = time.time()
     assert swarm.wait_for_run(run_id, timeout=60) == "FAILURE"
     failed, message = _failure_time(swarm, run_id)
-    print(f"\n[swarm] task killed on {node}: FAILURE {failed - killed:.1f} s later: {message.splitlines()[0]}")
+    record(f"[swarm] task killed on {node}: FAILURE {failed - killed:.1f} s later: {message.splitlines()[0]}")
     assert failed - killed < DETECTION_LIMIT_S
     assert f"node {node}" in message and "137" in message, message
 
@@ -154,7 +155,7 @@ def test_a_node_that_goes_down_fails_its_run_and_the_retry_succeeds_elsewhere(sw
     try:
         assert swarm.wait_for_run(run_id, timeout=90) == "FAILURE"
         failed, message = _failure_time(swarm, run_id)
-        print(f"\n[swarm] {node} powered off: run FAILURE {failed - stopped:.1f} s later: {message.splitlines()[0]}")
+        record(f"[swarm] {node} powered off: run FAILURE {failed - stopped:.1f} s later: {message.splitlines()[0]}")
         assert failed - stopped < DETECTION_LIMIT_S, message
         assert node in message and "down" in message, message
         deadline = time.monotonic() + 60
@@ -163,7 +164,7 @@ def test_a_node_that_goes_down_fails_its_run_and_the_retry_succeeds_elsewhere(sw
         assert retries, "the run was not retried"
         assert swarm.wait_for_run(retries[0], timeout=300) == "SUCCESS", swarm.failure_messages(retries[0])
         other = swarm.run_node(retries[0])
-        print(f"[swarm] its retry {retries[0]} succeeded on {other}")
+        record(f"[swarm] its retry {retries[0]} succeeded on {other}")
         assert other in WORKERS - {node}
     finally:
         swarm.cluster.start_node(node)
@@ -177,7 +178,7 @@ def test_the_warm_pool_sizes_itself_from_the_runs_cpu_limit_on_its_node(swarm: S
         (started,) = [
             e["message"] for e in swarm.run_events(run_id) if (e.get("message") or "").startswith("Warm pool: template")
         ]
-        print(f"\n[swarm] limits/cpus {cpus} on {swarm.run_node(run_id)}: {started}")
+        record(f"[swarm] limits/cpus {cpus} on {swarm.run_node(run_id)}: {started}")
         assert f"steps run {cpus} at a time" in started, started
 
 

@@ -143,3 +143,13 @@ def stock_pg_instance(tmp_path: Path, postgres_url: str) -> Iterator[dg.DagsterI
     overrides = {"storage": {"postgres": {"postgres_url": postgres_url}}}
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
         yield instance
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from stack_testing.figures import recorded
+
+    lines = recorded()
+    if lines:
+        terminalreporter.section("measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)
