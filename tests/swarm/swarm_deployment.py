@@ -12,15 +12,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import requests
 from dagster_graphql import DagsterGraphQLClient
 from stack_testing.dagster_api import DagsterApi
 from stack_testing.objectstore import build_objectstore_image
+from stackctl.declaration import declared_locations
+from stackctl.images import build, version_of
+from stackctl.settings import load_settings
 from stack_testing.swarm_cluster import SwarmCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANAGER = "node1"
 WEBSERVER_PORT = 3000
+
+
+def _build_location(env: dict[str, str], name: str) -> str:
+    """The location's image, built as `scripts/deploy.sh` builds it; its tag."""
+    settings = load_settings(environ=env)
+    client = docker.from_env()
+    (location,) = [loc for loc in declared_locations(REPO_ROOT, settings.env) if loc.name == name]
+    return build(client, settings, location, version_of(client, settings, location), log=lambda _: None)
 
 
 def _run(command: list[str], env: dict[str, str], timeout: float = 1200) -> str:
@@ -51,9 +63,7 @@ class SwarmDeployment(DagsterApi):
         the fanout location's image from stackctl; Postgres and the object store as provisioned."""
         env = self.env
         _run(["docker", "compose", "--project-name", self.name, "build", "pgpass", "docker-proxy"], env)
-        location_image = _run(
-            [sys.executable, "-c", _BUILD_LOCATION, "fanout"], env
-        ).strip().splitlines()[-1]
+        location_image = _build_location(env, "fanout")
         return {
             "dagster": env.get("STACK_DAGSTER_IMAGE") or f"{self.name}/dagster:swarm",
             "docker-proxy": env.get("DOCKER_PROXY_IMAGE") or f"{self.name}/docker-proxy:swarm",
@@ -159,16 +169,3 @@ class SwarmDeployment(DagsterApi):
 
     def remove(self) -> None:
         self.cluster.exec(MANAGER, "docker", "stack", "rm", self.name, check=False)
-
-
-# Builds the location's image the way `scripts/deploy.sh` does, and prints its tag.
-_BUILD_LOCATION = """
-import sys, docker
-from stackctl.declaration import declared_locations
-from stackctl.images import build, version_of
-from stackctl.settings import REPO_ROOT, load_settings
-settings = load_settings()
-client = docker.from_env()
-(location,) = [l for l in declared_locations(REPO_ROOT, settings.env) if l.name == sys.argv[1]]
-print(build(client, settings, location, version_of(client, settings, location), log=lambda m: None))
-"""

@@ -14,6 +14,7 @@ from dagster._core.launcher.base import (
     ResumeRunContext,
     WorkerStatus,
 )
+from dagster._core.instance import DagsterInstance
 from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 from dagster._core.storage.tags import MAX_RETRIES_TAG
 from dagster._serdes.config_class import ConfigurableClassData
@@ -93,16 +94,7 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         start_watch_interval_seconds: float = 1.0,
         **docker_config: Any,
     ) -> None:
-        limits = dict(limits or {})
-        self.policy = LimitPolicy.from_strings(
-            default_cpus=limits.get("default_cpus", "1"),
-            default_memory=limits.get("default_memory", "1g"),
-            max_cpus=limits.get("max_cpus"),
-            max_memory=limits.get("max_memory"),
-            pids_limit=limits.get("pids_limit"),
-            over_max=limits.get("over_max", "clamp"),
-            min_memory=limits.get("min_memory"),
-        )
+        self.policy = LimitPolicy.from_config(limits)
         self.mounts = list(mounts or [])
         self.stack_name = stack_name
         self.keep_exited_containers = keep_exited_containers
@@ -204,13 +196,8 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
     # --- Run containers that die --------------------------------------------------------
 
     def fail_run(self, run: DagsterRun, death: ContainerDeath, output: str = "") -> None:
-        """Marks the run FAILURE with the cause. A failure that would only repeat carries
-        `dagster/max_retries: 0`, set before the failure is reported because Dagster decides
-        on a retry (the `dagster/will_retry` tag) when it stores the failure event."""
-        tags = {FAILURE_CAUSE_TAG: death.cause}
-        if not death.retryable:
-            tags[MAX_RETRIES_TAG] = "0"
-        self._instance.add_run_tags(run.run_id, tags)
+        """Marks the run FAILURE with the cause (death_tags)."""
+        self._instance.add_run_tags(run.run_id, death_tags(death))
         message = death.message + (f"\nLast output of the container:\n{output}" if output else "")
         self._instance.report_run_failed(
             run,
@@ -238,32 +225,15 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         if container is None:
             return result
         death = _death_of(container, phase="while the run was executing")
-        tags = {FAILURE_CAUSE_TAG: death.cause}
-        if not death.retryable:
-            # Monitoring reports the failure right after this returns; see fail_run.
-            tags[MAX_RETRIES_TAG] = "0"
-        self._instance.add_run_tags(run.run_id, tags)
+        # Monitoring reports the failure right after this returns; see death_tags.
+        self._instance.add_run_tags(run.run_id, death_tags(death))
         return CheckRunHealthResult(WorkerStatus.FAILED, msg=death.message)
 
     # --- Runs over their time limit --------------------------------------------------------
 
     def terminate(self, run_id: str) -> bool:
-        """Run monitoring calls this for a run over its time limit, then reports the failure.
-        A run that timed out would only time out again: it gets `dagster/max_retries: 0`
-        before the failure is stored, where Dagster decides on a retry (`dagster/will_retry`).
-        A terminate from the UI, within the limit, is left as Dagster handles it."""
-        record = self._instance.get_run_record_by_id(run_id)
-        if record is not None and not record.dagster_run.is_finished:
-            limit = over_runtime_limit(
-                record.dagster_run.tags,
-                record.start_time,
-                float(self._instance.run_monitoring_max_runtime_seconds or 0),
-                time.time(),
-            )
-            if limit is not None:
-                self._instance.add_run_tags(
-                    run_id, {FAILURE_CAUSE_TAG: TIMEOUT_CAUSE, MAX_RETRIES_TAG: "0"}
-                )
+        """Also what run monitoring calls for a run over its time limit (mark_if_timed_out)."""
+        mark_if_timed_out(self._instance, run_id)
         return super().terminate(run_id)
 
     def _cleanup(self) -> None:
@@ -277,6 +247,33 @@ class LimitedDockerRunLauncher(DockerRunLauncher):
         except docker.errors.DockerException:
             # Cleanup is housekeeping: a failure here must never fail the launched run.
             pass
+
+
+def death_tags(death: ContainerDeath) -> dict[str, str]:
+    """The cause, and for a failure that would only repeat `dagster/max_retries: 0`. Set
+    before the failure is reported: Dagster decides on a retry (the `dagster/will_retry`
+    tag) when it stores the failure event."""
+    tags = {FAILURE_CAUSE_TAG: death.cause}
+    if not death.retryable:
+        tags[MAX_RETRIES_TAG] = "0"
+    return tags
+
+
+def mark_if_timed_out(instance: DagsterInstance, run_id: str) -> None:
+    """Run monitoring terminates a run over its time limit, then reports the failure. Such a
+    run would only time out again: it is tagged not to be retried before the failure is
+    stored. A terminate from the UI, within the limit, is left as Dagster handles it."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None or record.dagster_run.is_finished:
+        return
+    limit = over_runtime_limit(
+        record.dagster_run.tags,
+        record.start_time,
+        float(instance.run_monitoring_max_runtime_seconds or 0),
+        time.time(),
+    )
+    if limit is not None:
+        instance.add_run_tags(run_id, {FAILURE_CAUSE_TAG: TIMEOUT_CAUSE, MAX_RETRIES_TAG: "0"})
 
 
 def _death_of(container: Container, phase: str) -> ContainerDeath:

@@ -4,7 +4,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 CPUS_TAG = "limits/cpus"
 MEMORY_TAG = "limits/memory"
@@ -104,6 +104,20 @@ class LimitPolicy:
                     )
         if self.pids_limit is not None and self.pids_limit < 1:
             raise RunLimitsError(f"pids_limit {self.pids_limit} must be at least 1")
+
+    @classmethod
+    def from_config(cls, limits: Mapping[str, Any] | None) -> "LimitPolicy":
+        """From a run launcher's `limits` config (LIMITS_SCHEMA), defaults filled in."""
+        limits = dict(limits or {})
+        return cls.from_strings(
+            default_cpus=limits.get("default_cpus", "1"),
+            default_memory=limits.get("default_memory", "1g"),
+            max_cpus=limits.get("max_cpus"),
+            max_memory=limits.get("max_memory"),
+            pids_limit=limits.get("pids_limit"),
+            over_max=limits.get("over_max", "clamp"),
+            min_memory=limits.get("min_memory"),
+        )
 
     @classmethod
     def from_strings(

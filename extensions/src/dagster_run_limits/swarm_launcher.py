@@ -5,7 +5,6 @@ task, an OOM kill and a node that went down each end the run with the node and t
 
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,10 +28,8 @@ from dagster._serdes import ConfigurableClass
 from dagster._serdes.config_class import ConfigurableClassData
 from typing_extensions import Self
 
-from dagster_run_limits.container_death import ContainerDeath
-from dagster_run_limits.launcher import FAILURE_CAUSE_TAG, LIMITS_SCHEMA, TIMEOUT_CAUSE
+from dagster_run_limits.launcher import FAILURE_CAUSE_TAG, LIMITS_SCHEMA, death_tags, mark_if_timed_out
 from dagster_run_limits.limits import LimitPolicy, RunLimits, RunLimitsError, resolve_run_limits
-from dagster_run_limits.runtime import over_runtime_limit
 from dagster_run_limits.stack_context import (
     LOCATION_LABEL,
     stack_context,
@@ -72,16 +69,7 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
         start_watch_interval_seconds: float = 1.0,
     ) -> None:
         self._inst_data = inst_data
-        limits = dict(limits or {})
-        self.policy = LimitPolicy.from_strings(
-            default_cpus=limits.get("default_cpus", "1"),
-            default_memory=limits.get("default_memory", "1g"),
-            max_cpus=limits.get("max_cpus"),
-            max_memory=limits.get("max_memory"),
-            pids_limit=limits.get("pids_limit"),
-            over_max=limits.get("over_max", "clamp"),
-            min_memory=limits.get("min_memory"),
-        )
+        self.policy = LimitPolicy.from_config(limits)
         self.image = image
         self.env_vars = list(env_vars or [])
         self.settings = RunServiceSettings(
@@ -298,12 +286,9 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
             current = self._instance.get_run_by_id(run.run_id)
             if current is None or current.status not in (DagsterRunStatus.STARTING, DagsterRunStatus.STARTED):
                 return
-            # Before the failure is stored, where Dagster decides on a retry.
-            tags = {FAILURE_CAUSE_TAG: death.cause}
+            tags = death_tags(death)
             if health.node:
                 tags[NODE_TAG] = health.node
-            if not death.retryable:
-                tags[MAX_RETRIES_TAG] = "0"
             self._instance.add_run_tags(run.run_id, tags)
             self._instance.report_run_failed(
                 current,
@@ -353,18 +338,10 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
     # --- Termination and cleanup --------------------------------------------------------
 
     def terminate(self, run_id: str) -> bool:
-        record = self._instance.get_run_record_by_id(run_id)
-        if record is None or record.dagster_run.is_finished:
+        mark_if_timed_out(self._instance, run_id)
+        run = self._instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
             return False
-        run = record.dagster_run
-        limit = over_runtime_limit(
-            run.tags,
-            record.start_time,
-            float(self._instance.run_monitoring_max_runtime_seconds or 0),
-            time.time(),
-        )
-        if limit is not None:
-            self._instance.add_run_tags(run_id, {FAILURE_CAUSE_TAG: TIMEOUT_CAUSE, MAX_RETRIES_TAG: "0"})
         self._instance.report_run_canceling(run)
         if not self._remove_service(run):
             self._instance.report_engine_event(
