@@ -10,7 +10,9 @@ import re
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright
+import time
+
+from playwright.sync_api import Browser, Page, Playwright, Request, Response
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # Debian's /usr/bin/chromium is a shell wrapper; Playwright needs the browser binary itself.
@@ -69,3 +71,44 @@ class Screenshots:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / f"{doc}.png")
         return path
+
+
+class NetworkLog:
+    """The page's requests that failed, answered with an error, or never finished: what a
+    spinner that never ends was waiting for, reported beside a failed test."""
+
+    def __init__(self, page: Page) -> None:
+        self.started: dict[Request, float] = {}
+        self.problems: list[str] = []
+        page.on("request", self._request)
+        page.on("requestfinished", lambda request: self.started.pop(request, None))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+
+    def _request(self, request: Request) -> None:
+        self.started[request] = time.monotonic()
+
+    def _describe(self, request: Request) -> str:
+        operation = ""
+        if request.url.endswith("/graphql") and request.post_data:
+            # Dagster's UI names each query: the operation says which panel asked.
+            operation = request.post_data.split('"operationName":"')[-1].split('"')[0]
+        return f"{request.method} {request.url} {operation}".rstrip()
+
+    def _failed(self, request: Request) -> None:
+        started = self.started.pop(request, time.monotonic())
+        self.problems.append(
+            f"failed after {time.monotonic() - started:.1f} s: {self._describe(request)}: {request.failure}"
+        )
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {self._describe(response.request)}")
+
+    def report(self) -> str:
+        now = time.monotonic()
+        pending = [
+            f"pending for {now - started:.1f} s: {self._describe(request)}"
+            for request, started in self.started.items()
+        ]
+        return "\n".join(self.problems + pending) or "no failed or pending request"

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.integration.stack import ADMIN_USER, Stack
-from tests.integration.ui.browser import VIEWPORT, Screenshots, launch_chromium
+from tests.integration.ui.browser import VIEWPORT, NetworkLog, Screenshots, launch_chromium
 from tests.integration.ui.dagster_ui import PAGE_TIMEOUT_MS
 
 
@@ -48,6 +48,7 @@ def page(
     page = open_page(browser, stack)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"{error}\n{error.stack or ''}"))
+    network = NetworkLog(page)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
@@ -55,6 +56,7 @@ def page(
         shots(page, "failed")
         if errors:
             report.sections.append(("browser page errors", "\n\n".join(errors)))
+        report.sections.append(("browser network", network.report()))
     page.context.close()
 
 

@@ -6,7 +6,9 @@ and a run can queue behind the schedule's heavy fan-out runs.
 """
 
 import re
+from collections.abc import Callable
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 PAGE_TIMEOUT_MS = 90_000
@@ -24,8 +26,7 @@ RUN_STATUS = re.compile(r"^(Queued|Not started|Starting|Started|Success|Failure|
 
 
 def open_launchpad(page: Page, job: str, location: str = "fanout") -> None:
-    page.goto(f"/locations/{location}/jobs/{job}/playground")
-    expect(page.get_by_role("button", name="Launch Run")).to_be_visible()
+    open_showing(page, f"/locations/{location}/jobs/{job}/playground", lambda p: p.get_by_role("button", name="Launch Run"))
 
 
 def type_config(page: Page, yaml_text: str) -> None:
@@ -59,19 +60,28 @@ def launch(page: Page) -> str:
 # --- runs ----------------------------------------------------------------------------------
 
 
-def open_run(page: Page, run_id: str) -> None:
-    """Open a run's page and wait until it shows the run's status. Reloads once if it does not:
+def open_showing(
+    page: Page, path: str, shown: Callable[[Page], Locator], attempts: int = 3, timeout_ms: int = 45_000
+) -> None:
+    """Opens `path` until `shown(page)` is visible, reloading at most `attempts - 1` times.
     Dagster's UI does not retry a GraphQL request that failed at the network level
-    ("ApolloError: Failed to fetch", seen when a keep-alive connection closes under load) and
-    stays blank, where a user would reload."""
-    for attempt in (1, 2):
-        page.goto(f"/runs/{run_id}")
+    ("ApolloError: Failed to fetch": a keep-alive connection closed under load, or
+    ERR_NETWORK_CHANGED when Docker adds a run container's network interface) and its page
+    then stays blank or spinning where a user would reload. The page fixture reports which
+    requests failed or hung when a test fails (tests/integration/ui/browser.py, NetworkLog)."""
+    for attempt in range(1, attempts + 1):
         try:
-            expect(page.get_by_text(RUN_STATUS).first).to_be_visible()
+            page.goto(path)
+            expect(shown(page)).to_be_visible(timeout=timeout_ms)
             return
-        except AssertionError:
-            if attempt == 2:
+        except (AssertionError, PlaywrightError):
+            if attempt == attempts:
                 raise
+
+
+def open_run(page: Page, run_id: str) -> None:
+    """Open a run's page and wait until it shows the run's status."""
+    open_showing(page, f"/runs/{run_id}", lambda p: p.get_by_text(RUN_STATUS).first, attempts=2, timeout_ms=PAGE_TIMEOUT_MS)
 
 
 def run_id_from_url(page: Page) -> str:

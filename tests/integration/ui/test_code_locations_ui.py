@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.stack import LOCATIONS, Stack
 from tests.integration.ui.browser import Screenshots
-from tests.integration.ui.dagster_ui import launch, open_launchpad, open_run, wait_for_run_end
+from tests.integration.ui.dagster_ui import launch, open_launchpad, open_run, open_showing, wait_for_run_end
 
 JOBS = {"fanout": "chunked_work_job", "warehouse": "warehouse_job"}
 
@@ -15,8 +15,7 @@ JOBS = {"fanout": "chunked_work_job", "warehouse": "warehouse_job"}
 def test_code_locations_page_lists_each_location_with_its_image(
     page: Page, shots: Screenshots, stack: Stack
 ) -> None:
-    page.goto("/locations")
-    expect(page.get_by_text(f"{len(LOCATIONS)} code locations", exact=True)).to_be_visible()
+    open_showing(page, "/locations", lambda p: p.get_by_text(f"{len(LOCATIONS)} code locations", exact=True))
     for location in LOCATIONS:
         expect(page.get_by_role("link", name=location, exact=True).or_(
             page.get_by_role("link", name=f"{location} {location}", exact=True)).first).to_be_visible()

@@ -2,17 +2,17 @@
 anything, an admin launches a run, and without a login the UI is refused."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.burst import JOB
 from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack
 from tests.integration.ui.browser import Screenshots
 from tests.integration.ui.conftest import open_page
-from tests.integration.ui.dagster_ui import launch, open_launchpad, open_run, type_config
+from tests.integration.ui.dagster_ui import launch, open_launchpad, open_run, open_showing, type_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.ui]
 
@@ -46,20 +46,6 @@ def running_run(stack: Stack) -> Iterator[str]:
         )
 
 
-def goto_showing(page: Page, path: str, shown: Callable[[Page], Locator]) -> None:
-    """Opens `path` until `shown(page)` is visible, at most three times: Chromium aborts a
-    page's requests (ERR_NETWORK_CHANGED) whenever Docker adds a run container's network
-    interface, and Dagster's UI then stays blank where a user would reload."""
-    for attempt in (1, 2, 3):
-        try:
-            page.goto(path)
-            expect(shown(page)).to_be_visible(timeout=30_000)
-            return
-        except (AssertionError, PlaywrightError):
-            if attempt == 3:
-                raise
-
-
 def enabled_buttons(page: Page, name: str) -> int:
     buttons = page.get_by_role("button", name=name)
     return sum(1 for i in range(buttons.count()) if buttons.nth(i).is_enabled())
@@ -79,15 +65,15 @@ def test_viewer_sees_runs_and_assets_but_no_action(
         shots(viewer, "run-page")
         assert enabled_buttons(viewer, "Terminate") == 0
 
-        goto_showing(viewer, "/runs", lambda p: p.get_by_role("link", name=running_run[:8]).first)
+        open_showing(viewer, "/runs", lambda p: p.get_by_role("link", name=running_run[:8]).first)
         shots(viewer, "runs")
 
-        goto_showing(viewer, "/assets/fanout_report", lambda p: p.get_by_text("fanout_report").first)
+        open_showing(viewer, "/assets/fanout_report", lambda p: p.get_by_text("fanout_report").first)
         shots(viewer, "asset")
         assert enabled_buttons(viewer, "Materialize") == 0
 
         # The read-only webserver shows the job's launchpad tab, disabled.
-        goto_showing(
+        open_showing(
             viewer, f"/locations/fanout/jobs/{JOB}/playground",
             lambda p: p.get_by_role("tab", name="Launchpad"),
         )

@@ -3,7 +3,7 @@
 from playwright.sync_api import Page, expect
 
 from tests.integration.ui.browser import Screenshots
-from tests.integration.ui.dagster_ui import FANOUT_GROUP_LINEAGE, asset_lineage_links
+from tests.integration.ui.dagster_ui import FANOUT_GROUP_LINEAGE, asset_lineage_links, open_showing
 
 ASSETS = ["input_records", "fanout_results", "fanout_report"]
 
@@ -13,7 +13,7 @@ def test_lineage_and_the_graph_backed_assets_dynamic_sub_pipeline(
 ) -> None:
     # With several code locations the global lineage shows each as a group: the fanout
     # location's own asset group is where its lineage is drawn.
-    page.goto(FANOUT_GROUP_LINEAGE)
+    open_showing(page, FANOUT_GROUP_LINEAGE, lambda p: p.locator("svg foreignObject").first)
     graph = page.locator("svg foreignObject")  # the asset nodes of the lineage graph
     for asset in ASSETS:
         expect(graph.get_by_text(asset, exact=True)).to_be_visible()
@@ -21,7 +21,7 @@ def test_lineage_and_the_graph_backed_assets_dynamic_sub_pipeline(
     shots(page, "lineage", doc="lineage")
 
     # The chain, from the middle asset's page: input_records -> fanout_results -> fanout_report.
-    page.goto("/assets/fanout_results")
+    open_showing(page, "/assets/fanout_results", lambda p: p.get_by_text("Upstream assets", exact=True))
     # (to_contain_text: each link also holds its name's tooltip)
     expect(asset_lineage_links(page, "Upstream")).to_contain_text(["input_records"])
     expect(asset_lineage_links(page, "Downstream")).to_contain_text(["fanout_report"])

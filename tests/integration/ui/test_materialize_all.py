@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
-from tests.integration.ui.dagster_ui import FANOUT_GROUP_LINEAGE, run_id_from_url, wait_for_run_end
+from tests.integration.ui.dagster_ui import FANOUT_GROUP_LINEAGE, open_showing, run_id_from_url, wait_for_run_end
 
 ASSETS = ["input_records", "fanout_results", "fanout_report"]
 
@@ -14,7 +14,7 @@ ASSETS = ["input_records", "fanout_results", "fanout_report"]
 def test_materialize_all_from_the_asset_graph_succeeds(
     page: Page, shots: Screenshots, stack: Stack
 ) -> None:
-    page.goto(FANOUT_GROUP_LINEAGE)
+    open_showing(page, FANOUT_GROUP_LINEAGE, lambda p: p.locator("svg foreignObject").first)
     graph = page.locator("svg foreignObject")
     for asset in ASSETS:
         expect(graph.get_by_text(asset, exact=True)).to_be_visible()

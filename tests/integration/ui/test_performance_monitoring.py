@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
+from tests.integration.ui.dagster_ui import open_showing
 from fanout.lib.records import generate_records
 
 # One record of 11 units of 0.8 s sleep: about 1.25 units/s, several times below any normal
@@ -51,10 +52,12 @@ def slow_run(stack: Stack) -> str:
 def test_slow_materialization_warns_and_the_plots_show_the_history(
     page: Page, shots: Screenshots, slow_run: str
 ) -> None:
-    page.goto("/assets/fanout_report")
-    page.get_by_role("tab", name="Checks").click()
-    for check in ("performance_vs_recent", "all_records_present"):
-        expect(page.get_by_text(check, exact=True).first).to_be_visible()
+    open_showing(
+        page, "/assets/fanout_report?view=checks",
+        lambda p: p.get_by_text("performance_vs_recent", exact=True).first,
+    )
+    expect(page.get_by_role("tab", name="Checks")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text("all_records_present", exact=True).first).to_be_visible()
     shots(page, "checks")
 
     def execution_of_slow_run(check: str) -> Locator:

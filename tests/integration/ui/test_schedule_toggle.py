@@ -9,6 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.integration.automation_state import set_instigator, stack_instigators
 from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
+from tests.integration.ui.dagster_ui import open_showing
 
 SCHEDULE = "fanout_schedule"
 
@@ -43,7 +44,7 @@ def _flip(switch: Locator) -> None:
 def test_schedule_off_and_on_survives_a_reload(
     page: Page, shots: Screenshots, stack: Stack, schedule_running: None
 ) -> None:
-    page.goto("/automation")
+    open_showing(page, "/automation", lambda p: p.get_by_role("link", name=SCHEDULE).first)
     page.get_by_role("link", name=SCHEDULE).first.click()
     switch = _running_switch(page)
     expect(switch).to_be_checked()
