@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     render = swarm_commands.add_parser("render", help="write stack.yml, dagster.yaml, workspace.yaml and secrets")
     render.add_argument("--images", required=True, help='JSON file: {"dagster": "REGISTRY/NAME@sha256:...", ...}')
     render.add_argument("--out", required=True, help="folder to write; `docker stack deploy -c OUT/stack.yml`")
-    render.add_argument("--port", type=int, default=3000, help="webserver port on its node")
+    render.add_argument("--port", type=int, default=3000, help="the front door's port on its node (the stack's only published port)")
     args = parser.parse_args(argv)
     if args.command == "swarm":
         return swarm_command(args)

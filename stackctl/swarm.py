@@ -10,11 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from stackctl import frontdoor
 from stackctl.compose import compose
 from stackctl.declaration import declared_locations
 from stackctl.settings import REPO_ROOT, StackSettings
 from stackctl.swarm_instance import PGPASS_SECRET, S3_CREDENTIALS_SECRET, swarm_environment, swarm_instance
-from stackctl.swarm_stack import OBJECTSTORE_PORT, content_name, swarm_stack, workspace_yaml
+from stackctl.swarm_stack import FRONTDOOR_SECRETS, OBJECTSTORE_PORT, content_name, swarm_stack, workspace_yaml
 
 BUCKET = "dagster"
 
@@ -35,6 +36,21 @@ def s3_credentials(secrets_dir: Path) -> str:
     return path.read_text()
 
 
+def frontdoor_secret_files(settings: StackSettings) -> dict[str, str]:
+    """The front door's users file (with a first `admin` when there is none, as `up` does on
+    one host) and the operator's certificate and key when STACK_TLS_CERT_FILE/KEY_FILE name
+    them."""
+    users = frontdoor.users_file(settings)
+    users.ensure_first_admin()
+    files = {"secrets/frontdoor_users": users.path.read_text()}
+    cert = settings.env.get("STACK_TLS_CERT_FILE", "").strip()
+    key = settings.env.get("STACK_TLS_KEY_FILE", "").strip()
+    if cert and key:
+        files["secrets/tls_cert"] = Path(cert).read_text()
+        files["secrets/tls_key"] = Path(key).read_text()
+    return files
+
+
 def render(settings: StackSettings, images: Mapping[str, str], out: Path, webserver_port: int = 3000) -> Path:
     resolved = json.loads(compose(settings, "config", "--format", "json"))
     locations = [loc for loc in declared_locations(REPO_ROOT, settings.env) if loc.name in images]
@@ -52,7 +68,12 @@ def render(settings: StackSettings, images: Mapping[str, str], out: Path, webser
         f"secrets/{PGPASS_SECRET}": pgpass_line(env["STACK_POSTGRES_USER"], env["STACK_POSTGRES_PASSWORD"]),
         f"secrets/{S3_CREDENTIALS_SECRET}": s3_credentials(settings.secrets_dir),
     }
-    names = {key: content_name(settings.name, key.replace("_", "-"), files[key].encode()) for key in ("dagster_yaml", "workspace")}
+    files.update(frontdoor_secret_files(settings))
+    names = {
+        key.removeprefix("secrets/"): content_name(settings.name, key.removeprefix("secrets/").replace("_", "-"), files[key].encode())
+        for key in ("dagster_yaml", "workspace", *(f"secrets/{k}" for k in FRONTDOOR_SECRETS))
+        if key in files
+    }
     stack = swarm_stack(resolved, settings, images, locations, swarm_env, names, webserver_port)
     out.mkdir(parents=True, exist_ok=True)
     (out / "secrets").mkdir(exist_ok=True)

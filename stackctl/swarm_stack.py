@@ -18,6 +18,10 @@ CORE = "node.labels.stack.role==core"
 MANAGER = "node.role==manager"
 OBJECTSTORE_PORT = 9000
 DAGSTER_HOME = "/opt/dagster/dagster_home"
+# The front door's user (frontdoor/Dockerfile) and its port inside the container.
+FRONTDOOR_UID = "10002"
+FRONTDOOR_PORT = 8443
+FRONTDOOR_SECRETS = ("frontdoor_users", "tls_cert", "tls_key")
 WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 # Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
 # volume, and the names from before the rename (DAGSTER_*, for images built before it). Every
@@ -88,6 +92,36 @@ def _dagster_secrets() -> list[dict[str, Any]]:
     ]
 
 
+def _frontdoor(compose: Mapping[str, Any], image: str, port: int, own_tls: bool) -> dict[str, Any]:
+    """The one-host front door: TLS, the users file's logins, admins to `webserver` and
+    viewers to `webserver-viewer`. Without the operator's certificate no TLS secret is
+    mounted (Swarm refuses empty secrets) and Caddy's internal CA issues one, kept in its
+    volume on the core node."""
+    source = compose["services"]["frontdoor"]
+    secret_keys = FRONTDOOR_SECRETS if own_tls else FRONTDOOR_SECRETS[:1]
+    return {
+        "image": image,
+        "user": f"{FRONTDOOR_UID}:{FRONTDOOR_UID}",
+        "cap_drop": ["ALL"],
+        "read_only": True,
+        "environment": {"FRONTDOOR_HOSTS": (source.get("environment") or {}).get("FRONTDOOR_HOSTS") or ""},
+        "secrets": [
+            {"source": key, "target": key, "uid": FRONTDOOR_UID, "gid": FRONTDOOR_UID, "mode": 0o400}
+            for key in secret_keys
+        ],
+        "volumes": [
+            "frontdoor-data:/data",
+            {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 16 * 1024**2}},
+            {"type": "tmpfs", "target": "/config", "tmpfs": {"size": 16 * 1024**2}},
+        ],
+        "healthcheck": copy.deepcopy(source["healthcheck"]),
+        # No routing mesh without IPVS: published on the node it runs on.
+        "ports": [{"target": FRONTDOOR_PORT, "published": port, "mode": "host"}],
+        "networks": ["dagster"],
+        "deploy": _deploy(CORE),
+    }
+
+
 def workspace_yaml(locations: Sequence[Location]) -> str:
     lines = ["load_from:"]
     lines += [
@@ -107,10 +141,13 @@ def swarm_stack(
     webserver_port: int,
 ) -> dict[str, Any]:
     """`images`: digest-pinned references for "dagster", "postgres", "docker-proxy",
-    "objectstore" and each location; `names`: the content names of the two configs
-    (dagster_yaml, workspace)."""
+    "objectstore", "frontdoor" and each location; `names`: the content names of the two
+    configs (dagster_yaml, workspace) and of the front door's secrets (frontdoor_users, and
+    tls_cert and tls_key when the operator brings a certificate). `webserver_port`: the front
+    door's port on its node, the stack's only published port."""
     env = _instance_env(compose, swarm_env)
     configs = {"dagster_yaml": names["dagster_yaml"], "workspace": names["workspace"]}
+    frontdoor_secrets = {key: names[key] for key in FRONTDOOR_SECRETS if key in names}
     services: dict[str, Any] = {}
 
     postgres = compose["services"]["postgres"]
@@ -143,10 +180,13 @@ def swarm_stack(
     api_env = {**env, "DOCKER_HOST": "tcp://docker-proxy:2375"}
     webserver = _dagster_service(compose, "webserver", images["dagster"], api_env, configs)
     webserver["networks"] = ["dagster", "docker-api"]
-    # No routing mesh without IPVS: published on the node it runs on.
-    webserver["ports"] = [{"target": 3000, "published": webserver_port, "mode": "host"}]
     webserver["deploy"] = _deploy(CORE)
     services["webserver"] = webserver
+    # Viewers' webserver, read-only and without the Docker proxy, as on one host.
+    viewer = _dagster_service(compose, "webserver-viewer", images["dagster"], env, configs)
+    viewer["deploy"] = _deploy(CORE)
+    services["webserver-viewer"] = viewer
+    services["frontdoor"] = _frontdoor(compose, images["frontdoor"], webserver_port, own_tls="tls_cert" in names)
 
     daemon = _dagster_service(compose, "daemon", images["dagster"], {**api_env, "STACK_STORAGE_POOLED": "1"}, configs)
     daemon["networks"] = ["dagster", "docker-api"]
@@ -196,11 +236,16 @@ def swarm_stack(
             "dagster": {"driver": "overlay", "attachable": True, "name": swarm_env["STACK_SWARM_NETWORK"]},
             "docker-api": {"driver": "overlay", "internal": True},
         },
-        "volumes": {"postgres-data": {}, "objectstore-data": {}},
+        "volumes": {"postgres-data": {}, "objectstore-data": {}, "frontdoor-data": {}},
         "configs": {key: {"file": f"./{key}", "name": name} for key, name in configs.items()},
         "secrets": {
             # Fixed names: the run launcher mounts the last two into every run service.
-            key: {"file": f"./secrets/{key}", "name": f"{settings.name}-{key}"}
-            for key in ("postgres_password", PGPASS_SECRET, S3_CREDENTIALS_SECRET)
+            **{
+                key: {"file": f"./secrets/{key}", "name": f"{settings.name}-{key}"}
+                for key in ("postgres_password", PGPASS_SECRET, S3_CREDENTIALS_SECRET)
+            },
+            # Named by content: a redeploy after `stackctl user add` rolls the front door
+            # onto the new users file.
+            **{key: {"file": f"./secrets/{key}", "name": name} for key, name in frontdoor_secrets.items()},
         },
     }

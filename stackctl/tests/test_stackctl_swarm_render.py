@@ -1,5 +1,6 @@
 """The Swarm deployment's dagster.yaml and stack file, derived from the one-host ones."""
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from stackctl.swarm_stack import content_name, swarm_stack, workspace_yaml
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGES = {
-    name: f"node1:5000/st/{name}@{DIGEST}" for name in ("dagster", "postgres", "docker-proxy", "objectstore", "fanout")
+    name: f"node1:5000/st/{name}@{DIGEST}" for name in ("dagster", "postgres", "docker-proxy", "objectstore", "frontdoor", "fanout")
 }
 
 
@@ -73,23 +74,38 @@ def test_stack_file_from_the_compose_file(settings: StackSettings) -> None:
     compose = _compose_config()
     location = Location(name="fanout", path=REPO_ROOT, module="fanout.definitions", env={"A": "1"})
     env = swarm_environment("st", "st-network", "dagster", "http://objectstore:9000")
-    stack = swarm_stack(compose, settings, IMAGES, [location], env, {"dagster_yaml": "c1", "workspace": "c2"}, 3000)
+    names = {"dagster_yaml": "c1", "workspace": "c2", "frontdoor_users": "st-frontdoor-users-1"}
+    stack = swarm_stack(compose, settings, IMAGES, [location], env, names, 3000)
     services = stack["services"]
-    assert set(services) == {"postgres", "objectstore", "migrate", "webserver", "daemon", "docker-proxy", "code-fanout"}
+    assert set(services) == {
+        "postgres", "objectstore", "migrate", "webserver", "webserver-viewer", "frontdoor", "daemon", "docker-proxy",
+        "code-fanout",
+    }  # fmt: skip
     for name, service in services.items():
         assert "@sha256:" in service["image"], name
         assert service["deploy"]["endpoint_mode"] == "dnsrr", name
     # The same command and health check as on one host.
     assert services["webserver"]["entrypoint"] == compose["services"]["webserver"]["entrypoint"]
     assert services["daemon"]["healthcheck"] == compose["services"]["daemon"]["healthcheck"]
-    for name in ("migrate", "webserver", "daemon", "code-fanout"):
+    for name in ("migrate", "webserver", "webserver-viewer", "daemon", "code-fanout"):
         service = services[name]
         assert service["user"] == "10001:10001" and service["cap_drop"] == ["ALL"] and service["read_only"], name
         assert service["environment"]["PGPASSFILE"] == "/run/secrets/pgpass"
         assert service["environment"]["RUN_DEFAULT_MEMORY"] == compose["services"]["migrate"]["environment"]["RUN_DEFAULT_MEMORY"]
     assert services["code-fanout"]["environment"]["DAGSTER_CURRENT_IMAGE"] == IMAGES["fanout"]
     assert services["code-fanout"]["environment"]["A"] == "1"
-    assert services["webserver"]["ports"][0]["mode"] == "host"
+    # The front door is the only published port, as on one host; viewers get the read-only
+    # webserver, which has no Docker access.
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"frontdoor"}
+    assert services["frontdoor"]["ports"] == [{"target": 8443, "published": 3000, "mode": "host"}]
+    assert services["frontdoor"]["healthcheck"] == compose["services"]["frontdoor"]["healthcheck"]
+    assert services["frontdoor"]["user"] == "10002:10002" and services["frontdoor"]["read_only"]
+    assert [secret["source"] for secret in services["frontdoor"]["secrets"]] == ["frontdoor_users"]
+    assert stack["secrets"]["frontdoor_users"]["name"] == "st-frontdoor-users-1"
+    assert "--read-only" in services["webserver-viewer"]["entrypoint"][-1]
+    assert services["webserver-viewer"]["networks"] == ["dagster"]
+    assert "DOCKER_HOST" not in services["webserver-viewer"]["environment"]
     assert services["docker-proxy"]["deploy"]["placement"]["constraints"] == ["node.role==manager"]
     assert "haproxy-swarm.cfg" in services["docker-proxy"]["command"][-1]
 
@@ -109,3 +125,28 @@ def test_run_services_get_no_names_from_before_the_rename(base_instance: dict[st
         "DAGSTER_DEFAULT_IO_MANAGER_MODULE",
         "DAGSTER_DEFAULT_IO_MANAGER_ATTRIBUTE",
     ]
+
+
+@pytest.mark.docker
+def test_the_operators_certificate_reaches_the_front_door(settings: StackSettings) -> None:
+    names = {"dagster_yaml": "c1", "workspace": "c2", "frontdoor_users": "u", "tls_cert": "c", "tls_key": "k"}
+    env = swarm_environment("st", "st-network", "dagster", "http://objectstore:9000")
+    stack = swarm_stack(_compose_config(), settings, IMAGES, [], env, names, 443)
+    mounted = {secret["source"]: secret for secret in stack["services"]["frontdoor"]["secrets"]}
+    assert set(mounted) == {"frontdoor_users", "tls_cert", "tls_key"}
+    assert all(secret["uid"] == "10002" and secret["mode"] == 0o400 for secret in mounted.values())
+    assert {stack["secrets"][key]["name"] for key in mounted} == {"u", "c", "k"}
+
+
+def test_render_writes_the_front_doors_users_and_a_first_admin(settings: StackSettings, tmp_path: Path) -> None:
+    from stackctl.swarm import frontdoor_secret_files
+
+    files = frontdoor_secret_files(settings)
+    assert list(files) == ["secrets/frontdoor_users"]
+    assert "\nadmin admin $2" in files["secrets/frontdoor_users"]
+    assert (tmp_path / "frontdoor" / "admin.password").read_text().strip()
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("CERT"), key.write_text("KEY")
+    own = dataclasses.replace(settings, env={**settings.env, "STACK_TLS_CERT_FILE": str(cert), "STACK_TLS_KEY_FILE": str(key)})
+    files = frontdoor_secret_files(own)
+    assert (files["secrets/tls_cert"], files["secrets/tls_key"]) == ("CERT", "KEY")

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack, free_port
+from stack_testing.dagster_api import ADMIN_USER, VIEWER_USER
+
+from tests.integration.stack import Stack, free_port
 
 # Settings the integration stack runs with: a schedule that ticks every minute and a sensor
 # that looks every few seconds, so both can be seen firing within a test.

@@ -12,19 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import requests
 from docker.models.containers import Container
-from dagster_graphql import DagsterGraphQLClient
-from gql.transport.requests import RequestsHTTPTransport
-from requests.auth import HTTPBasicAuth
-from stack_testing.dagster_api import FINISHED, DagsterApi
+from stack_testing.dagster_api import FrontDoorApi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_LABEL = "dagster-fanout/stack"
 LOCATIONS = ("fanout", "warehouse")
-# The test stack's front-door users, created by the fixture before the stack starts.
-ADMIN_USER = "admin"
-VIEWER_USER = "viewer"
 
 
 def free_port() -> int:
@@ -49,7 +42,7 @@ def _run(
 
 
 @dataclass
-class Stack(DagsterApi):
+class Stack(FrontDoorApi):
     name: str
     port: int
     secrets_dir: Path
@@ -102,9 +95,9 @@ class Stack(DagsterApi):
         return f"--- docker compose ps\n{ps}\n--- docker compose logs\n{logs}\n" + "\n".join(servers)
 
     @property
-    def base_url(self) -> str:
-        """The front door: the stack's only published port."""
-        return f"https://127.0.0.1:{self.port}"
+    def host(self) -> str:
+        """The front door, the stack's only published port, on this host."""
+        return "127.0.0.1"
 
     # --- the front door ---------------------------------------------------------------------
 
@@ -122,30 +115,6 @@ class Stack(DagsterApi):
         """Caddy's internal root CA, which the deployer copies out of the front door on `up`:
         the tests verify the certificate as any client should."""
         return self.secrets_dir / "frontdoor" / f"{self.name}-ca.crt"
-
-    def session(self, user: str | None = ADMIN_USER) -> requests.Session:
-        """A requests session to the front door as `user` (None: no credentials)."""
-        session = requests.Session()
-        # Not the environment's CA bundle (REQUESTS_CA_BUNDLE wins over a session's verify)
-        # nor its proxies: the stack is on this host, its CA is the one copied out of it.
-        session.trust_env = False
-        session.verify = str(self.ca_file)
-        if user is not None:
-            session.auth = (user, self.logins[user])
-        return session
-
-    # --- Dagster, through the webserver's GraphQL API -------------------------------------
-
-    def graphql_client(self, user: str = ADMIN_USER) -> DagsterGraphQLClient:
-        transport = RequestsHTTPTransport(
-            url=f"{self.base_url}/graphql", use_json=True, timeout=60,
-            auth=HTTPBasicAuth(user, self.logins[user]), verify=str(self.ca_file),
-        )
-        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, transport=transport)
-
-    @property
-    def client(self) -> DagsterGraphQLClient:
-        return self.graphql_client(ADMIN_USER)
 
     # --- Docker -----------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ import requests
 from dagster_graphql import DagsterGraphQLClientError
 
 from tests.integration.alert_receiver import Receiver, start_receiver
-from tests.integration.stack import FINISHED, Stack
+from stack_testing.dagster_api import FINISHED
+
+from tests.integration.stack import Stack
 
 # The test stack's settings for these (tests/integration/conftest.py).
 QUEUE_AGE_S = 20

@@ -19,7 +19,9 @@ from cryptography.x509.oid import NameOID
 import requests
 
 from bench.burst import LAUNCH, REPOSITORIES, TRIVIAL_CONFIG, JOB, find_job
-from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack, free_port
+from stack_testing.dagster_api import ADMIN_USER, VIEWER_USER
+
+from tests.integration.stack import Stack, free_port
 
 pytestmark = pytest.mark.integration
 

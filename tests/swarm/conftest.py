@@ -39,7 +39,10 @@ def swarm() -> Iterator[SwarmDeployment]:
     cluster = SwarmCluster(prefix=name, nodes=3, labels=LABELS, dispatcher_heartbeat="2s")
     deployment = SwarmDeployment(
         cluster=cluster, name=name,
-        overrides={**OVERRIDES, "STACK_DAGSTER_IMAGE": f"{name}/dagster:swarm", "DOCKER_PROXY_IMAGE": f"{name}/docker-proxy:swarm"},
+        overrides={
+            **OVERRIDES, "STACK_DAGSTER_IMAGE": f"{name}/dagster:swarm", "DOCKER_PROXY_IMAGE": f"{name}/docker-proxy:swarm",
+            "FRONTDOOR_IMAGE": f"{name}/frontdoor:swarm",
+        },
     )  # fmt: skip
     started = time.monotonic()
     try:

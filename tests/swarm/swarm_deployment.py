@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import requests
-from dagster_graphql import DagsterGraphQLClient
-from stack_testing.dagster_api import DagsterApi
+from stack_testing.dagster_api import ADMIN_USER, VIEWER_USER, FrontDoorApi
 from stack_testing.objectstore import build_objectstore_image
 from stackctl.declaration import declared_locations
+from stackctl.frontdoor import CA_IN_CONTAINER, tools_login, users_file
 from stackctl.images import build, version_of
 from stackctl.settings import load_settings
 from stack_testing.swarm_cluster import SwarmCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANAGER = "node1"
-WEBSERVER_PORT = 3000
+# The front door's port on the manager, the stack's only published port.
+FRONTDOOR_PORT = 3000
 
 
 def _build_location(env: dict[str, str], name: str) -> str:
@@ -35,26 +35,32 @@ def _build_location(env: dict[str, str], name: str) -> str:
     return build(client, settings, location, version_of(client, settings, location), log=lambda _: None)
 
 
-def _run(command: list[str], env: dict[str, str], timeout: float = 1200) -> str:
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+def _run(command: list[str], env: dict[str, str], timeout: float = 1200, stdin: str | None = None) -> str:
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
 @dataclass
-class SwarmDeployment(DagsterApi):
+class SwarmDeployment(FrontDoorApi):
     cluster: SwarmCluster
     name: str
     overrides: dict[str, str] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    logins: dict[str, str] = field(default_factory=dict)
+    port: int = FRONTDOOR_PORT
 
     @property
     def env(self) -> dict[str, str]:
         env = {**os.environ, "STACK_NAME": self.name, **self.overrides, "PYTHONPATH": str(REPO_ROOT)}
-        env["STACK_SECRETS_DIR"] = str(Path(tempfile.gettempdir()) / f"{self.name}-secrets")
+        env["STACK_SECRETS_DIR"] = str(self.secrets_dir)
         return env
+
+    @property
+    def secrets_dir(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"{self.name}-secrets"
 
     # --- deploy -------------------------------------------------------------------------
 
@@ -62,17 +68,29 @@ class SwarmDeployment(DagsterApi):
         """The one-host build, unchanged: the Dagster and proxy images from the compose file,
         the fanout location's image from stackctl; Postgres and the object store as provisioned."""
         env = self.env
-        _run(["docker", "compose", "--project-name", self.name, "build", "pgpass", "docker-proxy"], env)
+        _run(["docker", "compose", "--project-name", self.name, "build", "pgpass", "docker-proxy", "frontdoor"], env)
         location_image = _build_location(env, "fanout")
         return {
             "dagster": env.get("STACK_DAGSTER_IMAGE") or f"{self.name}/dagster:swarm",
             "docker-proxy": env.get("DOCKER_PROXY_IMAGE") or f"{self.name}/docker-proxy:swarm",
+            "frontdoor": env.get("FRONTDOOR_IMAGE") or f"{self.name}/frontdoor:dev",
             "postgres": env["POSTGRES_IMAGE"],
             "objectstore": build_objectstore_image(f"{self.name}/objectstore:swarm"),
             "fanout": location_image,
         }
 
+    def add_users(self) -> None:
+        """The front door's users, as an operator adds them before rendering (docs/swarm.md):
+        the first admin (`python -m stackctl user init`) and a viewer (`user add`)."""
+        # The internal certificate names the address the tests (and a browser) dial.
+        self.overrides["STACK_FRONTDOOR_HOSTS"] = f"{MANAGER} {self.cluster.node_ip(MANAGER)}"
+        _run([sys.executable, "-m", "stackctl", "user", "init"], self.env)
+        password = f"viewer-{os.urandom(9).hex()}"
+        _run([sys.executable, "-m", "stackctl", "user", "add", VIEWER_USER, "--role", "viewer"], self.env, stdin=password + "\n")
+        self.logins[VIEWER_USER] = password
+
     def deploy(self) -> None:
+        self.add_users()
         started = time.monotonic()
         local = self.build_images()
         self.timings["build_s"] = time.monotonic() - started
@@ -83,9 +101,12 @@ class SwarmDeployment(DagsterApi):
         (out / "images.json").write_text(json.dumps(self.images))
         _run(
             [sys.executable, "-m", "stackctl", "swarm", "render", "--images", str(out / "images.json"),
-             "--out", str(out / "stack"), "--port", str(WEBSERVER_PORT)],
+             "--out", str(out / "stack"), "--port", str(self.port)],
             self.env,
         )  # fmt: skip
+        login = tools_login(load_settings(environ=self.env))
+        assert login and login.user == ADMIN_USER, f"render made no first admin in {users_file(load_settings(environ=self.env)).path}"
+        self.logins[ADMIN_USER] = login.password
         self.cluster.copy_to(MANAGER, out / "stack", "/stack")
         started = time.monotonic()
         self.cluster.exec(MANAGER, "docker", "stack", "deploy", "--compose-file", "/stack/stack.yml", self.name)
@@ -97,6 +118,7 @@ class SwarmDeployment(DagsterApi):
         last = ""
         while time.monotonic() < deadline:
             try:
+                self.copy_ca()
                 data = self.graphql(
                     "{ workspaceOrError { ... on Workspace { locationEntries { name "
                     "locationOrLoadError { __typename } } } } }"
@@ -124,20 +146,29 @@ class SwarmDeployment(DagsterApi):
     def diagnostics(self) -> str:
         return self.cluster.exec(MANAGER, "docker", "stack", "ps", "--no-trunc", self.name, check=False)
 
-    # --- GraphQL, straight to the webserver's host-mode port on the manager --------------
+    # --- the front door, on the manager: GraphQL goes through it (FrontDoorApi) ------------
 
     @property
-    def base_url(self) -> str:  # type: ignore[override]
-        return f"http://{self.cluster.node_ip(MANAGER)}:{WEBSERVER_PORT}"
-
-    def session(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False
-        return session
+    def host(self) -> str:
+        return self.cluster.node_ip(MANAGER)
 
     @property
-    def client(self) -> DagsterGraphQLClient:
-        return DagsterGraphQLClient(self.cluster.node_ip(MANAGER), port_number=WEBSERVER_PORT)
+    def ca_file(self) -> Path:
+        return self.secrets_dir / "frontdoor" / f"{self.name}-ca.crt"
+
+    def copy_ca(self) -> None:
+        """Caddy's internal root CA, out of the front door's container on the manager (as
+        `stackctl up` copies it on one host); it exists once Caddy has issued a certificate."""
+        if self.ca_file.exists():
+            return
+        container = self.cluster.exec(
+            MANAGER, "docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={self.name}_frontdoor"
+        ).split()
+        if not container:
+            raise RuntimeError("the front door has no running container yet")
+        pem = self.cluster.exec(MANAGER, "docker", "exec", container[0], "cat", CA_IN_CONTAINER)
+        self.ca_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.ca_file.write_text(pem)
 
     # --- Swarm --------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@ node2 and node3: runs), each run a one-shot service placed by Swarm's scheduler.
 figure the tests print is from this run: the node each run landed on, detection times of
 each cluster fault, and launch -> SUCCESS."""
 
+import json
 import os
 import time
 
 import pytest
+from bench.burst import JOB, LAUNCH, REPOSITORIES, TRIVIAL_CONFIG, find_job
+from stack_testing.dagster_api import VIEWER_USER
 from stack_testing.figures import record
 
 from tests.swarm.swarm_deployment import MANAGER as MANAGER_NODE
@@ -193,3 +196,28 @@ def test_terminating_a_run_from_the_ui_removes_its_service(swarm: SwarmDeploymen
     assert swarm.wait_for_run(run_id, timeout=90) == "CANCELED"
     listed = swarm.cluster.docker(MANAGER_NODE, "service", "ls", "--filter", f"name={service}", "--format", "{{.Name}}")
     assert service not in listed.split(), listed
+
+
+def test_the_front_door_is_the_only_way_in_with_logins_and_roles(swarm: SwarmDeployment) -> None:
+    """As on one host: TLS verified against the front door's CA, nothing without a login,
+    viewers on the read-only webserver, and no other service published."""
+    location, repository = find_job(swarm.graphql(REPOSITORIES)["repositoriesOrError"]["nodes"], JOB)
+    launch = {
+        "params": {
+            "selector": {"repositoryLocationName": location, "repositoryName": repository, "jobName": JOB},
+            "runConfigData": TRIVIAL_CONFIG,
+        }
+    }
+    url = f"{swarm.base_url}/graphql"
+    assert swarm.session(None).post(url, json={"query": "{ version }"}, timeout=60).status_code == 401
+    viewer = swarm.session(VIEWER_USER).post(url, json={"query": LAUNCH, "variables": launch}, timeout=60)
+    assert viewer.status_code == 200
+    assert viewer.json()["data"]["launchRun"]["__typename"] == "UnauthorizedError"
+    health = swarm.session(None).get(f"{swarm.base_url}/healthz", timeout=30)
+    assert (health.status_code, health.text) == (200, "ok")
+    published = {}
+    for name in swarm.cluster.docker(MANAGER_NODE, "stack", "services", "--format", "{{.Name}}", swarm.name).split():
+        ports = swarm.cluster.docker(MANAGER_NODE, "service", "inspect", "--format", "{{json .Spec.EndpointSpec.Ports}}", name)
+        if json.loads(ports):
+            published[name.removeprefix(f"{swarm.name}_")] = [p["PublishedPort"] for p in json.loads(ports)]
+    assert published == {"frontdoor": [swarm.port]}

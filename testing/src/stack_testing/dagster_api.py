@@ -5,12 +5,17 @@ A deployment gives `session()` (a requests session that reaches its webserver), 
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
 from dagster_graphql import DagsterGraphQLClient
+from gql.transport.requests import RequestsHTTPTransport
+from requests.auth import HTTPBasicAuth
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+ADMIN_USER = "admin"
+VIEWER_USER = "viewer"
 
 
 class DagsterApi:
@@ -144,3 +149,40 @@ class DagsterApi:
         status = self.wait_for_run(run_id, timeout=timeout)
         assert status == "SUCCESS", f"{job_name}: {status}\n{self.failure_messages(run_id)}"
         return run_id, time.monotonic() - started
+
+
+class FrontDoorApi(DagsterApi):
+    """A deployment reached through its front door (frontdoor/): HTTPS whose certificate is
+    verified against the deployment's CA, and the logins of its users file. Gives `host`,
+    `port`, `ca_file` and `logins` (user -> password)."""
+
+    host: str
+    port: int
+    ca_file: Path
+    logins: dict[str, str]
+
+    @property
+    def base_url(self) -> str:  # type: ignore[override]
+        return f"https://{self.host}:{self.port}"
+
+    def session(self, user: str | None = ADMIN_USER) -> requests.Session:
+        """A requests session to the front door as `user` (None: no credentials)."""
+        session = requests.Session()
+        # Not the environment's CA bundle (REQUESTS_CA_BUNDLE wins over a session's verify)
+        # nor its proxies: the deployment's CA is the one copied out of its front door.
+        session.trust_env = False
+        session.verify = str(self.ca_file)
+        if user is not None:
+            session.auth = (user, self.logins[user])
+        return session
+
+    def graphql_client(self, user: str = ADMIN_USER) -> DagsterGraphQLClient:
+        transport = RequestsHTTPTransport(
+            url=f"{self.base_url}/graphql", use_json=True, timeout=60,
+            auth=HTTPBasicAuth(user, self.logins[user]), verify=str(self.ca_file),
+        )  # fmt: skip
+        return DagsterGraphQLClient(self.host, port_number=self.port, transport=transport)
+
+    @property
+    def client(self) -> DagsterGraphQLClient:
+        return self.graphql_client(ADMIN_USER)

@@ -4,7 +4,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from tests.integration.stack import FINISHED, Stack
+from stack_testing.dagster_api import FINISHED
+
+from tests.integration.stack import Stack
 
 TRIVIAL = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 0.0}}}}
 LONG = {"ops": {"plan_chunk_steps": {"config": {"chunk_count": 1, "chunk_seconds": 60.0}}}}

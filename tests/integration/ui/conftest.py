@@ -6,7 +6,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.integration.stack import ADMIN_USER, Stack
+from stack_testing.dagster_api import ADMIN_USER
+
+from tests.integration.stack import Stack
 from tests.integration.ui.browser import VIEWPORT, NetworkLog, Screenshots, launch_chromium
 from tests.integration.ui.dagster_ui import PAGE_TIMEOUT_MS
 

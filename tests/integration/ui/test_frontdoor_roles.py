@@ -9,7 +9,9 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from bench.burst import JOB
-from tests.integration.stack import ADMIN_USER, VIEWER_USER, Stack
+from stack_testing.dagster_api import ADMIN_USER, VIEWER_USER
+
+from tests.integration.stack import Stack
 from tests.integration.ui.browser import Screenshots
 from tests.integration.ui.conftest import open_page
 from tests.integration.ui.dagster_ui import launch, open_launchpad, open_run, open_showing, type_config
