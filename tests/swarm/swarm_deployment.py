@@ -79,24 +79,34 @@ class SwarmDeployment(FrontDoorApi):
             "fanout": location_image,
         }
 
-    def add_users(self) -> None:
-        """The front door's users, as an operator adds them before rendering (docs/swarm.md):
-        the first admin (`python -m stackctl user init`) and a viewer (`user add`)."""
+    def add_user(self, name: str, role: str) -> str:
+        """A front-door user, added as on one host (`python -m stackctl user add`, the password
+        on standard input); it reaches the swarm with the next render and deploy."""
+        password = f"{name}-{os.urandom(9).hex()}"
+        _run([sys.executable, "-m", "stackctl", "user", "add", name, "--role", role], self.env, stdin=password + "\n")
+        self.logins[name] = password
+        return password
+
+    def deploy(self) -> None:
+        """docs/swarm.md's steps: users, images into the swarm's registry, render, deploy."""
         # The internal certificate names the address the tests (and a browser) dial.
         self.overrides["STACK_FRONTDOOR_HOSTS"] = f"{MANAGER} {self.cluster.node_ip(MANAGER)}"
         _run([sys.executable, "-m", "stackctl", "user", "init"], self.env)
-        password = f"viewer-{os.urandom(9).hex()}"
-        _run([sys.executable, "-m", "stackctl", "user", "add", VIEWER_USER, "--role", "viewer"], self.env, stdin=password + "\n")
-        self.logins[VIEWER_USER] = password
-
-    def deploy(self) -> None:
-        self.add_users()
+        self.add_user(VIEWER_USER, "viewer")
         started = time.monotonic()
         local = self.build_images()
         self.timings["build_s"] = time.monotonic() - started
         started = time.monotonic()
         self.images = {key: self.cluster.distribute(image) for key, image in local.items()}
         self.timings["distribute_s"] = time.monotonic() - started
+        started = time.monotonic()
+        self.render_and_deploy()
+        self.wait_ready()
+        self.timings["deploy_to_ready_s"] = time.monotonic() - started
+
+    def render_and_deploy(self) -> None:
+        """Render from this tree and the pushed images' digests, then `docker stack deploy` on
+        the manager: the first deploy and every upgrade alike."""
         out = Path(tempfile.mkdtemp(prefix=f"{self.name}-swarm-"))
         (out / "images.json").write_text(json.dumps(self.images))
         _run(
@@ -105,13 +115,11 @@ class SwarmDeployment(FrontDoorApi):
             self.env,
         )  # fmt: skip
         login = tools_login(load_settings(environ=self.env))
-        assert login and login.user == ADMIN_USER, f"render made no first admin in {users_file(load_settings(environ=self.env)).path}"
+        assert login and login.user == ADMIN_USER, f"no first admin in {users_file(load_settings(environ=self.env)).path}"
         self.logins[ADMIN_USER] = login.password
+        self.cluster.exec(MANAGER, "rm", "-rf", "/stack")
         self.cluster.copy_to(MANAGER, out / "stack", "/stack")
-        started = time.monotonic()
         self.cluster.exec(MANAGER, "docker", "stack", "deploy", "--compose-file", "/stack/stack.yml", self.name)
-        self.wait_ready()
-        self.timings["deploy_to_ready_s"] = time.monotonic() - started
 
     def wait_ready(self, timeout: float = 420) -> None:
         deadline = time.monotonic() + timeout

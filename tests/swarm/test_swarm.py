@@ -221,3 +221,46 @@ def test_the_front_door_is_the_only_way_in_with_logins_and_roles(swarm: SwarmDep
         if json.loads(ports):
             published[name.removeprefix(f"{swarm.name}_")] = [p["PublishedPort"] for p in json.loads(ports)]
     assert published == {"frontdoor": [swarm.port]}
+
+
+def _service_versions(swarm: SwarmDeployment) -> dict[str, int]:
+    out = swarm.cluster.docker(
+        MANAGER_NODE, "service", "ls", "--filter", f"label=com.docker.stack.namespace={swarm.name}",
+        "--format", "{{.Name}}",
+    )  # fmt: skip
+    versions = {}
+    for name in out.split():
+        if not name.startswith(f"{swarm.name}_"):  # the stack's own services, not its runs
+            continue
+        index = swarm.cluster.docker(MANAGER_NODE, "service", "inspect", "--format", "{{.Version.Index}}", name)
+        versions[name.removeprefix(f"{swarm.name}_")] = int(index)
+    return versions
+
+
+def test_an_upgrade_rolls_only_the_changed_service_and_runs_go_on(swarm: SwarmDeployment) -> None:
+    """docs/swarm.md's upgrade: render again and `docker stack deploy` again. Here the change
+    is a user added with `stackctl user add`: its users file is a new secret, so the front
+    door alone restarts on it; every other service keeps its version."""
+    before = _service_versions(swarm)
+    swarm.add_user("operator2", "admin")
+    url = f"{swarm.base_url}/graphql"
+    assert swarm.session("operator2").post(url, json={"query": "{ version }"}, timeout=60).status_code == 401
+    started = time.monotonic()
+    swarm.render_and_deploy()
+    deadline = started + 180
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = swarm.session("operator2").post(url, json={"query": "{ version }"}, timeout=10).status_code
+        except OSError as error:  # the front door restarting: connection refused or reset
+            status = repr(error)
+        if status == 200:
+            break
+        time.sleep(0.5)
+    assert status == 200, f"operator2 not let in within 180 s of the upgrade: {status}\n{swarm.diagnostics()}"
+    record(f"[swarm] upgrade (a user added): the new login accepted {time.monotonic() - started:.1f} s after render + stack deploy began")
+    after = _service_versions(swarm)
+    changed = sorted(name for name in before if after.get(name) != before[name])
+    assert changed == ["frontdoor"], f"services updated by the upgrade: {changed}"
+    run_id, seconds = _launch_and_wait(swarm, "chunked_work_job", TRIVIAL)
+    record(f"[swarm] after the upgrade: chunked_work_job launch -> SUCCESS {seconds:.1f} s on {swarm.run_node(run_id)}")
