@@ -4,6 +4,7 @@ repository's compose file, dagster.yaml and code location declarations, as resol
 stack's settings (.env and the environment), so both deployments share one configuration."""
 
 import json
+import sys
 import secrets as random_secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,10 +13,18 @@ import yaml
 
 from stackctl import frontdoor
 from stackctl.compose import compose
-from stackctl.declaration import declared_locations
+from stackctl.declaration import Location, declared_locations
+from stackctl.secrets import secret_files
 from stackctl.settings import REPO_ROOT, StackSettings
 from stackctl.swarm_instance import PGPASS_SECRET, S3_CREDENTIALS_SECRET, swarm_environment, swarm_instance
-from stackctl.swarm_stack import FRONTDOOR_SECRETS, OBJECTSTORE_PORT, content_name, swarm_stack, workspace_yaml
+from stackctl.swarm_stack import (
+    FRONTDOOR_SECRETS,
+    OBJECTSTORE_PORT,
+    content_name,
+    location_secret_key,
+    swarm_stack,
+    workspace_yaml,
+)
 
 BUCKET = "dagster"
 
@@ -51,6 +60,17 @@ def frontdoor_secret_files(settings: StackSettings) -> dict[str, str]:
     return files
 
 
+def location_secret_files(location: Location, settings: StackSettings) -> dict[str, str]:
+    """The location's secret files as on one host (a missing one is created: random, or empty
+    for an operator secret); an empty one is left out, since Swarm refuses an empty secret, and
+    the location reads no file, as it does of an operator secret not filled in."""
+    files = secret_files(location, settings.secrets_dir, log=lambda line: print(line, file=sys.stderr))
+    for file, content in files.items():
+        if not content:
+            print(f"[{location.name}] secret {file} is empty: not mounted on the swarm", file=sys.stderr)
+    return {file: content.decode() for file, content in files.items() if content}
+
+
 def render(settings: StackSettings, images: Mapping[str, str], out: Path, webserver_port: int = 3000) -> Path:
     resolved = json.loads(compose(settings, "config", "--format", "json"))
     locations = [loc for loc in declared_locations(REPO_ROOT, settings.env) if loc.name in images]
@@ -69,9 +89,15 @@ def render(settings: StackSettings, images: Mapping[str, str], out: Path, webser
         f"secrets/{S3_CREDENTIALS_SECRET}": s3_credentials(settings.secrets_dir),
     }
     files.update(frontdoor_secret_files(settings))
+    content_named = ["dagster_yaml", "workspace", *(f"secrets/{k}" for k in FRONTDOOR_SECRETS)]
+    for location in locations:
+        for file, content in location_secret_files(location, settings).items():
+            key = f"secrets/{location_secret_key(location.name, file)}"
+            files[key] = content
+            content_named.append(key)
     names = {
         key.removeprefix("secrets/"): content_name(settings.name, key.removeprefix("secrets/").replace("_", "-"), files[key].encode())
-        for key in ("dagster_yaml", "workspace", *(f"secrets/{k}" for k in FRONTDOOR_SECRETS))
+        for key in content_named
         if key in files
     }
     stack = swarm_stack(resolved, settings, images, locations, swarm_env, names, webserver_port)

@@ -22,6 +22,9 @@ DAGSTER_HOME = "/opt/dagster/dagster_home"
 FRONTDOOR_UID = "10002"
 FRONTDOOR_PORT = 8443
 FRONTDOOR_SECRETS = ("frontdoor_users", "tls_cert", "tls_key")
+# The container context's key the Swarm run launcher mounts a location's secrets from
+# (dagster_run_limits.stack_context.SWARM_SECRETS_KEY).
+SWARM_SECRETS_KEY = "swarm_secrets"
 WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 # Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
 # volume, and the names from before the rename (DAGSTER_*, for images built before it). Every
@@ -31,8 +34,9 @@ _ONE_HOST_ONLY = ("_VOLUME", "DOCKER_NETWORK", "PGPASSFILE")
 
 def content_name(stack: str, kind: str, content: bytes) -> str:
     """Swarm configs cannot change: each content gets its own name, so a redeploy with a new
-    dagster.yaml or workspace rolls the services onto the new one."""
-    return f"{stack}-{kind}-{hashlib.sha256(content).hexdigest()[:12]}"
+    dagster.yaml or workspace rolls the services onto the new one. At most 64 characters, as
+    Swarm allows: a long stem is cut, the content's hash kept."""
+    return f"{f'{stack}-{kind}'[:51]}-{hashlib.sha256(content).hexdigest()[:12]}"
 
 
 def _hardened(service: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +96,11 @@ def _dagster_secrets() -> list[dict[str, Any]]:
     ]
 
 
+def location_secret_key(location: str, file: str) -> str:
+    """The stack file's key of a location's secret file (also its file name in the render)."""
+    return f"location_{location}_{file}"
+
+
 def _frontdoor(compose: Mapping[str, Any], image: str, port: int, own_tls: bool) -> dict[str, Any]:
     """The one-host front door: TLS, the users file's logins, admins to `webserver` and
     viewers to `webserver-viewer`. Without the operator's certificate no TLS secret is
@@ -142,12 +151,21 @@ def swarm_stack(
 ) -> dict[str, Any]:
     """`images`: digest-pinned references for "dagster", "postgres", "docker-proxy",
     "objectstore", "frontdoor" and each location; `names`: the content names of the two
-    configs (dagster_yaml, workspace) and of the front door's secrets (frontdoor_users, and
-    tls_cert and tls_key when the operator brings a certificate). `webserver_port`: the front
+    configs (dagster_yaml, workspace), of the front door's secrets (frontdoor_users, and
+    tls_cert and tls_key when the operator brings a certificate) and of each location's
+    secret files (`location_secret_key`; an empty file has none: Swarm refuses it). `webserver_port`: the front
     door's port on its node, the stack's only published port."""
     env = _instance_env(compose, swarm_env)
     configs = {"dagster_yaml": names["dagster_yaml"], "workspace": names["workspace"]}
     frontdoor_secrets = {key: names[key] for key in FRONTDOOR_SECRETS if key in names}
+    # Each location's secret files: {location: {file: stack-file key}}, the keys' Swarm names
+    # in `names`.
+    location_secrets = {
+        location.name: {file: location_secret_key(location.name, file) for file in location.secrets
+                        if location_secret_key(location.name, file) in names}
+        for location in locations
+    }  # fmt: skip
+    stack_secrets = {key: names[key] for own in location_secrets.values() for key in own.values()}
     services: dict[str, Any] = {}
 
     postgres = compose["services"]["postgres"]
@@ -211,6 +229,10 @@ def swarm_stack(
         image = images[location.name]
         version = image.partition("@sha256:")[2][:12] or image.rsplit(":", 1)[-1]
         context = container_context(settings, location, version)
+        own = location_secrets.get(location.name) or {}
+        # The runs of this location mount the same secrets (the launcher reads them here).
+        context["stack"]["secrets_volume"] = None
+        context["stack"][SWARM_SECRETS_KEY] = [f"{stack_secrets[key]}:{file}" for file, key in own.items()]
         services[location.alias] = {
             "image": image,
             "user": f"{STACK_UID}:{STACK_UID}",
@@ -224,7 +246,10 @@ def swarm_stack(
                 "DAGSTER_CONTAINER_CONTEXT": json.dumps(context, sort_keys=True),
             },
             "configs": [{"source": "dagster_yaml", "target": f"{DAGSTER_HOME}/dagster.yaml", "uid": str(STACK_UID), "mode": 0o444}],
-            "secrets": _dagster_secrets(),
+            "secrets": _dagster_secrets() + [
+                {"source": key, "target": file, "uid": str(STACK_UID), "gid": str(STACK_UID), "mode": 0o400}
+                for file, key in own.items()
+            ],
             "networks": ["dagster"],
             "deploy": _deploy(CORE),
         }
@@ -247,5 +272,6 @@ def swarm_stack(
             # Named by content: a redeploy after `stackctl user add` rolls the front door
             # onto the new users file.
             **{key: {"file": f"./secrets/{key}", "name": name} for key, name in frontdoor_secrets.items()},
+            **{key: {"file": f"./secrets/{key}", "name": name} for key, name in stack_secrets.items()},
         },
     }

@@ -13,6 +13,7 @@ from dagster_run_limits.stack_context import (
     CODE_VERSION_TAG,
     IMAGE_TAG,
     LOCATION_TAG,
+    location_swarm_secrets,
     provenance_tags,
     run_image,
     stack_context,
@@ -85,3 +86,9 @@ def test_run_without_code_origin() -> None:
     assert stack_context(run) == {}
     assert run_image(run) is None
     assert provenance_tags(run) == {}
+
+
+def test_a_locations_swarm_secrets_come_from_its_context() -> None:
+    assert location_swarm_secrets({"swarm_secrets": ["st-tok-1:api_token", " "]}) == ("st-tok-1:api_token",)
+    assert location_swarm_secrets({}) == ()
+    assert location_swarm_secrets({"swarm_secrets": None}) == ()

@@ -150,3 +150,34 @@ def test_render_writes_the_front_doors_users_and_a_first_admin(settings: StackSe
     own = dataclasses.replace(settings, env={**settings.env, "STACK_TLS_CERT_FILE": str(cert), "STACK_TLS_KEY_FILE": str(key)})
     files = frontdoor_secret_files(own)
     assert (files["secrets/tls_cert"], files["secrets/tls_key"]) == ("CERT", "KEY")
+
+
+@pytest.mark.docker
+def test_a_locations_secrets_reach_its_code_server_and_its_runs(settings: StackSettings) -> None:
+    location = Location(name="warehouse", path=REPO_ROOT, module="m", secrets=("api_token", "hook"), operator_secrets=("hook",))
+    images = {**IMAGES, "warehouse": IMAGES["fanout"]}
+    # The render left `hook` out (empty, as an operator secret not filled in is).
+    names = {"dagster_yaml": "c1", "workspace": "c2", "frontdoor_users": "u", "location_warehouse_api_token": "st-tok-1"}
+    env = swarm_environment("st", "st-network", "dagster", "http://objectstore:9000")
+    stack = swarm_stack(_compose_config(), settings, images, [location], env, names, 3000)
+    server = stack["services"]["code-warehouse"]
+    mounted = [s for s in server["secrets"] if s["source"] == "location_warehouse_api_token"]
+    assert mounted == [{"source": "location_warehouse_api_token", "target": "api_token", "uid": "10001", "gid": "10001", "mode": 0o400}]
+    assert stack["secrets"]["location_warehouse_api_token"]["name"] == "st-tok-1"
+    context = json.loads(server["environment"]["DAGSTER_CONTAINER_CONTEXT"])
+    assert context["stack"]["swarm_secrets"] == ["st-tok-1:api_token"]
+    assert context["stack"]["secrets_volume"] is None
+
+
+def test_render_leaves_an_empty_location_secret_out(settings: StackSettings, tmp_path: Path) -> None:
+    from stackctl.swarm import location_secret_files
+
+    location = Location(name="warehouse", path=REPO_ROOT, module="m", secrets=("api_token", "hook"), operator_secrets=("hook",))
+    files = location_secret_files(location, settings)
+    assert list(files) == ["api_token"] and files["api_token"]
+    assert (tmp_path / "warehouse" / "hook").read_text() == ""
+
+
+def test_content_names_fit_swarms_64_characters() -> None:
+    name = content_name("a-rather-long-stack-name", "location-warehouse-a-very-long-secret-file-name", b"x")
+    assert len(name) <= 64 and name.endswith(content_name("s", "k", b"x")[-12:])

@@ -23,6 +23,8 @@ from stack_testing.swarm_cluster import SwarmCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANAGER = "node1"
+WEBHOOK_FILE = "alert_webhook_url"
+WEBHOOK_URL = "http://127.0.0.1:9/alerts"
 # The front door's port on the manager, the stack's only published port.
 FRONTDOOR_PORT = 3000
 
@@ -93,6 +95,11 @@ class SwarmDeployment(FrontDoorApi):
         self.overrides["STACK_FRONTDOOR_HOSTS"] = f"{MANAGER} {self.cluster.node_ip(MANAGER)}"
         _run([sys.executable, "-m", "stackctl", "user", "init"], self.env)
         self.add_user(VIEWER_USER, "viewer")
+        # The fanout location's operator secret, filled in as an operator would: a closed
+        # port, so an alert is refused at once rather than sent anywhere.
+        hook = self.secrets_dir / "fanout" / WEBHOOK_FILE
+        hook.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        hook.write_text(WEBHOOK_URL)
         started = time.monotonic()
         local = self.build_images()
         self.timings["build_s"] = time.monotonic() - started

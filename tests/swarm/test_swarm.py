@@ -13,7 +13,7 @@ from stack_testing.dagster_api import VIEWER_USER
 from stack_testing.figures import record
 
 from tests.swarm.swarm_deployment import MANAGER as MANAGER_NODE
-from tests.swarm.swarm_deployment import SwarmDeployment
+from tests.swarm.swarm_deployment import WEBHOOK_FILE, WEBHOOK_URL, SwarmDeployment
 
 pytestmark = pytest.mark.swarm
 
@@ -221,6 +221,21 @@ def test_the_front_door_is_the_only_way_in_with_logins_and_roles(swarm: SwarmDep
         if json.loads(ports):
             published[name.removeprefix(f"{swarm.name}_")] = [p["PublishedPort"] for p in json.loads(ports)]
     assert published == {"frontdoor": [swarm.port]}
+
+
+def test_a_locations_secret_reaches_its_code_server_and_its_runs(swarm: SwarmDeployment) -> None:
+    """As on one host, where the location's secrets volume is mounted into its code server and
+    runs: each secret file is a Swarm secret mounted at /run/secrets/<file>."""
+    run_id, _ = _launch_and_wait(swarm, "chunked_work_job", TRIVIAL)
+    service = swarm.run_service(run_id)
+    assert service is not None
+    mounted = {s["File"]["Name"]: s["SecretName"] for s in service["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]}
+    assert mounted[WEBHOOK_FILE].startswith(f"{swarm.name}-location-fanout-alert-webhook-url-"), mounted
+    server = swarm.cluster.docker(
+        MANAGER_NODE, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={swarm.name}_code-fanout"
+    ).split()
+    assert server, "no code-fanout container on the manager"
+    assert swarm.cluster.docker(MANAGER_NODE, "exec", server[0], "cat", f"/run/secrets/{WEBHOOK_FILE}").strip() == WEBHOOK_URL
 
 
 def _service_versions(swarm: SwarmDeployment) -> dict[str, int]:

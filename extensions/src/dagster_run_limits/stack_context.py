@@ -27,6 +27,17 @@ def run_image(run: DagsterRun) -> str | None:
     return origin.repository_origin.container_image if origin else None
 
 
+# The location's Swarm secrets, `NAME:FILE` each (stackctl swarm render writes them).
+SWARM_SECRETS_KEY = "swarm_secrets"
+
+
+def location_swarm_secrets(context: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Swarm secrets of the run's location, mounted into its run service as on one host
+    its secrets volume is mounted into its run container."""
+    entries = context.get(SWARM_SECRETS_KEY) or []
+    return tuple(str(entry) for entry in entries if str(entry).strip())
+
+
 def tags_with_location_defaults(tags: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
     """The run's tags, with the location's default `limits/*` where the run sets none."""
     defaults = context.get("run_limits") or {}

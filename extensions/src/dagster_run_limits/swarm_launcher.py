@@ -32,6 +32,7 @@ from dagster_run_limits.launcher import FAILURE_CAUSE_TAG, LIMITS_SCHEMA, death_
 from dagster_run_limits.limits import LimitPolicy, RunLimits, RunLimitsError, resolve_run_limits
 from dagster_run_limits.stack_context import (
     LOCATION_LABEL,
+    location_swarm_secrets,
     stack_context,
     tags_with_location_defaults,
 )
@@ -190,7 +191,10 @@ class SwarmRunLauncher(RunLauncher, ConfigurableClass):
                 docker.types.Mount(target=path, source="", type="tmpfs", tmpfs_size=size)
                 for path, size in self.settings.tmpfs.items()
             ],
-            secrets=[_secret_reference(client, entry, self.settings.user) for entry in self.settings.secrets],
+            secrets=[
+                _secret_reference(client, entry, self.settings.user)
+                for entry in (*self.settings.secrets, *location_swarm_secrets(stack_context(run)))
+            ],
             resources=_resources(service),
             restart_policy=docker.types.RestartPolicy(condition="none"),
             constraints=list(self.settings.constraints),
@@ -404,7 +408,7 @@ def _secret_reference(client: docker.DockerClient, entry: str, user: str) -> doc
     name, _, filename = entry.partition(":")
     matches = [s for s in client.api.secrets(filters={"name": name}) if s["Spec"]["Name"] == name]
     if not matches:
-        raise RunLimitsError(f"Swarm secret {name!r}, which every run gets, does not exist")
+        raise RunLimitsError(f"Swarm secret {name!r}, which the run's service mounts, does not exist")
     uid, _, gid = user.partition(":")
     return docker.types.SecretReference(
         secret_id=matches[0]["ID"], secret_name=name, filename=filename or name,
