@@ -5,6 +5,7 @@ depends_on and restart. Pure: the resolved compose config in, the stack file out
 
 import copy
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,14 @@ FRONTDOOR_SECRETS = ("frontdoor_users", "tls_cert", "tls_key")
 # The container context's key the Swarm run launcher mounts a location's secrets from
 # (dagster_run_limits.stack_context.SWARM_SECRETS_KEY).
 SWARM_SECRETS_KEY = "swarm_secrets"
+# The front door's own health: Caddy completes a TLS handshake. Not /healthz as on one host,
+# which asks the webserver too: Swarm replaces an unhealthy task, and a slow or restarting
+# webserver must not take the viewers' way in down with it.
+FRONTDOOR_ALIVE = [
+    "CMD", "python3", "-c",
+    "import socket, ssl; ssl._create_unverified_context().wrap_socket("
+    "socket.create_connection(('127.0.0.1', 8443), 4), server_hostname='localhost').close()",
+]  # fmt: skip
 WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 # Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
 # volume, and the names from before the rename (DAGSTER_*, for images built before it). Every
@@ -32,11 +41,13 @@ WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 _ONE_HOST_ONLY = ("_VOLUME", "DOCKER_NETWORK", "PGPASSFILE")
 
 
-def content_name(stack: str, kind: str, content: bytes) -> str:
-    """Swarm configs cannot change: each content gets its own name, so a redeploy with a new
-    dagster.yaml or workspace rolls the services onto the new one. At most 64 characters, as
-    Swarm allows: a long stem is cut, the content's hash kept."""
-    return f"{f'{stack}-{kind}'[:51]}-{hashlib.sha256(content).hexdigest()[:12]}"
+def content_name(stack: str, kind: str, content: bytes, salt: bytes = b"") -> str:
+    """Swarm configs and secrets cannot change: each content gets its own name, so a redeploy
+    with a new dagster.yaml, workspace or secret rolls the services that use it onto the new
+    one. At most 64 characters, as Swarm allows: a long stem is cut, the hash kept. A secret's
+    hash is keyed with the stack's `salt`, so its name says nothing about its value."""
+    digest = hmac.new(salt, content, hashlib.sha256).hexdigest() if salt else hashlib.sha256(content).hexdigest()
+    return f"{f'{stack}-{kind}'[:51]}-{digest[:12]}"
 
 
 def _hardened(service: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,8 +108,9 @@ def _dagster_secrets() -> list[dict[str, Any]]:
 
 
 def location_secret_key(location: str, file: str) -> str:
-    """The stack file's key of a location's secret file (also its file name in the render)."""
-    return f"location_{location}_{file}"
+    """The stack file's key of a location's secret file (also its file name in the render):
+    a location's name has no "-", so no two locations' files share a key."""
+    return f"location-{location}-{file}"
 
 
 def _frontdoor(compose: Mapping[str, Any], image: str, port: int, own_tls: bool) -> dict[str, Any]:
@@ -123,7 +135,7 @@ def _frontdoor(compose: Mapping[str, Any], image: str, port: int, own_tls: bool)
             {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 16 * 1024**2}},
             {"type": "tmpfs", "target": "/config", "tmpfs": {"size": 16 * 1024**2}},
         ],
-        "healthcheck": copy.deepcopy(source["healthcheck"]),
+        "healthcheck": {**copy.deepcopy(source["healthcheck"]), "test": FRONTDOOR_ALIVE, "start_period": "30s"},
         # No routing mesh without IPVS: published on the node it runs on.
         "ports": [{"target": FRONTDOOR_PORT, "published": port, "mode": "host"}],
         "networks": ["dagster"],

@@ -12,7 +12,7 @@ import yaml
 from stackctl.declaration import Location
 from stackctl.settings import REPO_ROOT, StackSettings
 from stackctl.swarm_instance import swarm_environment, swarm_instance
-from stackctl.swarm_stack import content_name, swarm_stack, workspace_yaml
+from stackctl.swarm_stack import content_name, location_secret_key, swarm_stack, workspace_yaml
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGES = {
@@ -99,7 +99,10 @@ def test_stack_file_from_the_compose_file(settings: StackSettings) -> None:
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"frontdoor"}
     assert services["frontdoor"]["ports"] == [{"target": 8443, "published": 3000, "mode": "host"}]
-    assert services["frontdoor"]["healthcheck"] == compose["services"]["frontdoor"]["healthcheck"]
+    # Its own health only: Swarm would replace a front door whose webserver is slow.
+    health = services["frontdoor"]["healthcheck"]
+    assert "8443" in health["test"][-1] and "/healthz" not in health["test"][-1]
+    assert health["interval"] == compose["services"]["frontdoor"]["healthcheck"]["interval"]
     assert services["frontdoor"]["user"] == "10002:10002" and services["frontdoor"]["read_only"]
     assert [secret["source"] for secret in services["frontdoor"]["secrets"]] == ["frontdoor_users"]
     assert stack["secrets"]["frontdoor_users"]["name"] == "st-frontdoor-users-1"
@@ -157,13 +160,13 @@ def test_a_locations_secrets_reach_its_code_server_and_its_runs(settings: StackS
     location = Location(name="warehouse", path=REPO_ROOT, module="m", secrets=("api_token", "hook"), operator_secrets=("hook",))
     images = {**IMAGES, "warehouse": IMAGES["fanout"]}
     # The render left `hook` out (empty, as an operator secret not filled in is).
-    names = {"dagster_yaml": "c1", "workspace": "c2", "frontdoor_users": "u", "location_warehouse_api_token": "st-tok-1"}
+    names = {"dagster_yaml": "c1", "workspace": "c2", "frontdoor_users": "u", "location-warehouse-api_token": "st-tok-1"}
     env = swarm_environment("st", "st-network", "dagster", "http://objectstore:9000")
     stack = swarm_stack(_compose_config(), settings, images, [location], env, names, 3000)
     server = stack["services"]["code-warehouse"]
-    mounted = [s for s in server["secrets"] if s["source"] == "location_warehouse_api_token"]
-    assert mounted == [{"source": "location_warehouse_api_token", "target": "api_token", "uid": "10001", "gid": "10001", "mode": 0o400}]
-    assert stack["secrets"]["location_warehouse_api_token"]["name"] == "st-tok-1"
+    mounted = [s for s in server["secrets"] if s["source"] == "location-warehouse-api_token"]
+    assert mounted == [{"source": "location-warehouse-api_token", "target": "api_token", "uid": "10001", "gid": "10001", "mode": 0o400}]
+    assert stack["secrets"]["location-warehouse-api_token"]["name"] == "st-tok-1"
     context = json.loads(server["environment"]["DAGSTER_CONTAINER_CONTEXT"])
     assert context["stack"]["swarm_secrets"] == ["st-tok-1:api_token"]
     assert context["stack"]["secrets_volume"] is None
@@ -181,3 +184,38 @@ def test_render_leaves_an_empty_location_secret_out(settings: StackSettings, tmp
 def test_content_names_fit_swarms_64_characters() -> None:
     name = content_name("a-rather-long-stack-name", "location-warehouse-a-very-long-secret-file-name", b"x")
     assert len(name) <= 64 and name.endswith(content_name("s", "k", b"x")[-12:])
+
+
+def test_no_two_locations_share_a_secret_key() -> None:
+    assert location_secret_key("a", "b_c") != location_secret_key("a_b", "c")
+
+
+def test_a_location_secret_may_not_take_a_name_every_run_mounts(settings: StackSettings) -> None:
+    from stackctl.swarm import location_secret_files
+
+    location = Location(name="w", path=REPO_ROOT, module="m", secrets=("pgpass",))
+    with pytest.raises(ValueError, match="may not be named pgpass"):
+        location_secret_files(location, settings)
+
+
+def test_the_operators_certificate_goes_as_a_pair(settings: StackSettings, tmp_path: Path) -> None:
+    from stackctl.swarm import frontdoor_secret_files
+
+    cert = tmp_path / "c.pem"
+    cert.write_text("CERT")
+    with pytest.raises(ValueError, match="go together"):
+        frontdoor_secret_files(dataclasses.replace(settings, env={**settings.env, "STACK_TLS_CERT_FILE": str(cert)}))
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    env = {**settings.env, "STACK_TLS_CERT_FILE": str(cert), "STACK_TLS_KEY_FILE": str(empty)}
+    assert list(frontdoor_secret_files(dataclasses.replace(settings, env=env))) == ["secrets/frontdoor_users"]
+
+
+def test_secret_names_are_keyed_by_the_stacks_salt(tmp_path: Path) -> None:
+    from stackctl.swarm import name_salt
+
+    salt = name_salt(tmp_path)
+    assert name_salt(tmp_path) == salt and len(salt) == 64
+    assert (tmp_path / "swarm" / "name-salt").stat().st_mode & 0o777 == 0o600
+    assert content_name("st", "k", b"v", salt) != content_name("st", "k", b"v")
+    assert content_name("st", "k", b"v", salt) != content_name("st", "k", b"v", name_salt(tmp_path / "other"))

@@ -230,7 +230,7 @@ def test_a_locations_secret_reaches_its_code_server_and_its_runs(swarm: SwarmDep
     service = swarm.run_service(run_id)
     assert service is not None
     mounted = {s["File"]["Name"]: s["SecretName"] for s in service["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]}
-    assert mounted[WEBHOOK_FILE].startswith(f"{swarm.name}-location-fanout-alert-webhook-url-"), mounted
+    assert mounted[WEBHOOK_FILE].startswith(f"{swarm.name}-location-fanout-alert_webhook_url-"), mounted
     server = swarm.cluster.docker(
         MANAGER_NODE, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={swarm.name}_code-fanout"
     ).split()
