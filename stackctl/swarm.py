@@ -41,8 +41,7 @@ def s3_credentials(secrets_dir: Path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key, secret = random_secrets.token_hex(10), random_secrets.token_hex(20)
-        path.write_text(f"[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
-        path.chmod(0o600)
+        _write_private(path, f"[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
     return path.read_text()
 
 

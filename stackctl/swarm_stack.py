@@ -32,7 +32,7 @@ SWARM_SECRETS_KEY = "swarm_secrets"
 FRONTDOOR_ALIVE = [
     "CMD", "python3", "-c",
     "import socket, ssl; ssl._create_unverified_context().wrap_socket("
-    "socket.create_connection(('127.0.0.1', 8443), 4), server_hostname='localhost').close()",
+    f"socket.create_connection(('127.0.0.1', {FRONTDOOR_PORT}), 4), server_hostname='localhost').close()",
 ]  # fmt: skip
 WORKSPACE_TARGET = "/opt/dagster/deploy/workspace.yaml"
 # Settings of the one host that a Swarm does not have: volumes mounted by name, pgpass on a
@@ -173,10 +173,9 @@ def swarm_stack(
     # Each location's secret files: {location: {file: stack-file key}}, the keys' Swarm names
     # in `names`.
     location_secrets = {
-        location.name: {file: location_secret_key(location.name, file) for file in location.secrets
-                        if location_secret_key(location.name, file) in names}
+        location.name: {file: key for file in location.secrets if (key := location_secret_key(location.name, file)) in names}
         for location in locations
-    }  # fmt: skip
+    }
     stack_secrets = {key: names[key] for own in location_secrets.values() for key in own.values()}
     services: dict[str, Any] = {}
 
